@@ -1,0 +1,51 @@
+# Hourglass: `make serve` to run it, `make test` to check it.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
+export HOURGLASS_TORCH_THREADS ?= 1
+
+.PHONY: install install-dev serve test lint types contracts pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+install: $(STAMP)      ## create .venv and install the pinned project
+
+install-dev: $(DEV)
+
+serve: $(STAMP)        ## upgrade the database and serve on 127.0.0.1:$${HOURGLASS_PORT:-8000}
+	$(BIN)/hourglass db upgrade
+	$(BIN)/hourglass serve
+
+lint: $(DEV)
+	$(BIN)/ruff check models service migrations tests bench
+	$(BIN)/ruff format --check models service migrations tests bench
+
+contracts: $(DEV)
+	$(BIN)/lint-imports
+
+types: $(DEV)
+	$(BIN)/mypy
+
+pytest: $(DEV)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint contracts types pytest  ## lint, import contracts, types and the whole test suite
+
+bench: $(DEV)
+	$(BIN)/python bench/train_speed.py
+	$(BIN)/python bench/anomaly.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
