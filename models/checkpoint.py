@@ -1,7 +1,7 @@
 """Checkpoint files: safetensors for every tensor, a JSON document in its header. Never pickle.
 
-The document carries a sha256 of the tensors, so a flipped byte anywhere in the file is caught,
-not only a broken header.
+The document carries a sha256 of itself and of the tensors, so a flipped byte anywhere in the file
+is caught, not only a broken header.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ FORMAT_VERSION = 1
 _HEADER_LIMIT = 100 * 1024 * 1024
 
 
-def digest(tensors: dict[str, torch.Tensor]) -> str:
-    """sha256 over the names, dtypes, shapes and bytes of the tensors, in name order."""
-    h = hashlib.sha256()
+def digest(tensors: dict[str, torch.Tensor], document: dict[str, Any]) -> str:
+    """sha256 over the document (canonical JSON) and the tensors' names, dtypes, shapes and bytes."""
+    body = {k: v for k, v in document.items() if k != "sha256"}
+    h = hashlib.sha256(json.dumps(body, sort_keys=True).encode())
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
@@ -36,7 +37,8 @@ def digest(tensors: dict[str, torch.Tensor]) -> str:
 def dump(tensors: dict[str, torch.Tensor], document: dict[str, Any]) -> bytes:
     """Serialise tensors and a JSON document into one safetensors file."""
     cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    doc = {**document, "format": FORMAT, "format_version": FORMAT_VERSION, "sha256": digest(cpu)}
+    doc = {**document, "format": FORMAT, "format_version": FORMAT_VERSION}
+    doc["sha256"] = digest(cpu, doc)
     return bytes(save_tensors(cpu, metadata={"hourglass": json.dumps(doc)}))
 
 
@@ -47,7 +49,7 @@ def load(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors = load_tensors(data)
     except Exception as exc:  # safetensors raises its own error types for every malformed file
         raise CheckpointError(f"checkpoint tensors are unreadable: {exc}") from exc
-    if digest(tensors) != document.get("sha256"):
+    if digest(tensors, document) != document.get("sha256"):
         raise CheckpointError("checkpoint digest mismatch: the file was modified or corrupted")
     return tensors, document
 

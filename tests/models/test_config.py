@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from models import DetectorConfig
+from models.config import default_code_size, default_hidden_layers
+
+
+def test_round_trip_through_dict_keeps_every_field() -> None:
+    config = DetectorConfig.from_dict({"architecture": {"hidden_layers": [32, 16], "code_size": 4}})
+    assert DetectorConfig.from_dict(config.to_dict()) == config
+
+
+def test_missing_sections_take_defaults() -> None:
+    assert DetectorConfig.from_dict({}) == DetectorConfig()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"architecture": {"activation": "swish"}}, "architecture.activation"),
+        ({"architecture": {"hidden_layers": [8, 0]}}, "architecture.hidden_layers.1"),
+        ({"architecture": {"hidden_layers": "8"}}, "architecture.hidden_layers"),
+        ({"training": {"epochs": 0}}, "training.epochs"),
+        ({"training": {"batch_size": 1.5}}, "training.batch_size"),
+        ({"training": {"optimizer": "lbfgs"}}, "training.optimizer"),
+        ({"training": {"colour": 1}}, "training.colour"),
+        ({"calibration": {"alpha": 0.9}}, "calibration.alpha"),
+        ({"preprocessing": {"scaling": "log"}}, "preprocessing.scaling"),
+        ({"extra": {}}, "extra"),
+    ],
+)
+def test_bad_values_name_their_field(data: dict[str, object], field: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{field}: "):
+        DetectorConfig.from_dict(data)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 9, 32, 166, 1000])
+def test_default_sizes_form_an_hourglass(d: int) -> None:
+    code = default_code_size(d)
+    hidden = default_hidden_layers(d, code)
+    assert 1 <= code <= max(1, d)
+    assert all(w >= code for w in hidden)
+    assert list(hidden) == sorted(hidden, reverse=True)
+
+
+def test_resolved_fills_sizes_and_keeps_given_ones() -> None:
+    resolved = DetectorConfig.from_dict({"architecture": {"code_size": 5}}).resolved(20)
+    assert resolved.architecture.code_size == 5
+    assert resolved.architecture.hidden_layers is not None
