@@ -113,6 +113,7 @@ class TrainingConfig:
     gradient_clip: float | None = 5.0
     seed: int = 0
     device: str = "auto"
+    devices: int = 1  # processes (GPUs) under torchrun DDP; the service launches them when > 1
 
     def __post_init__(self) -> None:
         _number("epochs", self.epochs, 1, 100_000, integer=True)
@@ -126,6 +127,7 @@ class TrainingConfig:
             _number("gradient_clip", self.gradient_clip, 1e-6, 1e6)
         _number("seed", self.seed, 0, 2**32 - 1, integer=True)
         _choice("device", self.device, DEVICES)
+        _number("devices", self.devices, 1, 64, integer=True)
 
 
 @dataclass(frozen=True)
