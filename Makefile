@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 export HOURGLASS_TORCH_THREADS ?= 1
 
-.PHONY: install install-dev serve test lint types contracts pytest bench clean
+.PHONY: install install-dev serve test lint types contracts deploy-check pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,10 @@ types: $(DEV)
 pytest: $(DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test: lint contracts types pytest  ## lint, import contracts, types and the whole test suite
+deploy-check: $(DEV)  ## docker-compose config, hadolint, .env.example covers every setting
+	.ci/validate-deploy
+
+test: lint contracts types deploy-check pytest  ## lint, import contracts, types and the whole test suite
 
 bench: $(DEV)
 	$(BIN)/python bench/train_speed.py
