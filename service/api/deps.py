@@ -1,0 +1,67 @@
+"""Request dependencies: the services built at start-up, the request's session, API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.domain import keys
+from service.domain.inference import DetectorCache
+from service.domain.runs import JobQueue
+from service.store.db import SessionFactory
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
+
+
+@dataclass
+class Services:
+    """What the entry point composed and the routes use."""
+
+    engine: Engine
+    factory: SessionFactory
+    cache: DetectorCache
+    queue: JobQueue
+    max_rows: int
+    max_body_bytes: int
+
+
+def get_services(request: Request) -> Services:
+    """The app's services."""
+    services: Services = request.app.state.services
+    return services
+
+
+def get_session(services: Services = Depends(get_services)) -> Iterator[Session]:
+    """One session per request, committed when the route returns, rolled back on error."""
+    with services.factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Depends(get_session, scope="function")
+
+
+def require(scope: str) -> Callable[..., None]:
+    """A dependency that checks the bearer key grants `scope`."""
+
+    def check(
+        session: Session = SessionDep,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> None:
+        keys.authorize(session, credentials.credentials if credentials else None, scope=scope)
+
+    return check
+
+
+ADMIN = Depends(require("admin"))
+TRAIN = Depends(require("train"))
+INFER = Depends(require("infer"))

@@ -1,0 +1,101 @@
+"""RFC 9457 problem documents: one status table, one renderer, the handlers that use them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
+
+from service import errors
+
+logger = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+
+STATUS: dict[type[errors.ServiceError], int] = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.BadInput: 422,
+    errors.BodyTooLarge: 413,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.Unavailable: 503,
+}
+HTTP_TITLES = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 413: "BodyTooLarge"}
+
+
+def status_of(exc: errors.ServiceError) -> int:
+    """The HTTP status of a domain exception (most specific class first; default 500)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors_: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render a problem document."""
+    slug = re.sub(r"(?<!^)(?=[A-Z])", "-", title).lower()
+    body: dict[str, Any] = {
+        "type": f"urn:hourglass:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors_ is not None:
+        body["errors"] = errors_
+    return Response(orjson.dumps(body), status, headers=headers, media_type=MEDIA_TYPE)
+
+
+async def on_service_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.ServiceError)
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    extra = getattr(exc, "errors", None)
+    return problem(status, type(exc).__name__, exc.detail, errors_=extra, headers=headers)
+
+
+async def on_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    items = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
+    detail = "; ".join(f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in items[:3])
+    return problem(422, "ValidationError", detail or "invalid request", errors_=items)
+
+
+async def on_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    title = HTTP_TITLES.get(exc.status_code, f"Http{exc.status_code}")
+    headers = dict(exc.headers) if exc.headers else None
+    return problem(exc.status_code, title, str(exc.detail), headers=headers)
+
+
+async def on_database_down(_request: Request, exc: Exception) -> Response:
+    logger.error("database unavailable: %s", exc, extra={"action": "database"})
+    return problem(503, "Unavailable", "the database is not available")
+
+
+async def on_unexpected(_request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error", exc_info=exc)
+    return problem(500, "InternalError", "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Route every error through a problem document."""
+    app.add_exception_handler(errors.ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(OperationalError, on_database_down)
+    app.add_exception_handler(InterfaceError, on_database_down)
+    app.add_exception_handler(Exception, on_unexpected)

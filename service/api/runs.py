@@ -1,0 +1,91 @@
+"""Routes for runs (training)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from sqlalchemy.orm import Session
+
+from service.api.deps import TRAIN, Services, SessionDep, get_services
+from service.api.schemas.runs import (
+    EpochPage,
+    EpochRead,
+    Progress,
+    RunCreate,
+    RunMetrics,
+    RunPage,
+    RunRead,
+)
+from service.domain import runs as domain
+from service.store.tables import Run
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[TRAIN])
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+def read_run(run: Run) -> RunRead:
+    """The API view of a run."""
+    return RunRead(
+        id=run.id,
+        status=run.status,
+        model_name=run.model_name,
+        model_version=run.model_version,
+        dataset_id=run.dataset_id,
+        config=run.config,
+        progress=Progress(epoch=run.epoch, epochs=run.epochs),
+        metrics=RunMetrics(**(run.metrics or {})),
+        error=run.error,
+        worker=run.worker,
+        attempts=run.attempts,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+@router.post("", status_code=202, response_model=RunRead)
+def create_run(
+    body: RunCreate,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+    session: Session = SessionDep,
+    services: Services = Depends(get_services),
+) -> RunRead:
+    """Queue a training run; a retried request with the same Idempotency-Key gets the same run."""
+    request = domain.RunRequest(body.dataset_id, body.model_name, body.partial_config())
+    run = domain.create_run(session, request, queue=services.queue, idempotency_key=idempotency_key)
+    return read_run(run)
+
+
+@router.get("", response_model=RunPage)
+def list_runs(
+    status: Status | None = None,
+    model_name: str | None = Query(default=None, max_length=200),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    session: Session = SessionDep,
+) -> RunPage:
+    """Runs, newest first, optionally filtered by status and model name."""
+    items, total = domain.list_runs(
+        session, status=status, model_name=model_name, limit=limit, offset=offset
+    )
+    return RunPage(items=[read_run(run) for run in items], total=total)
+
+
+@router.get("/{run_id}", response_model=RunRead)
+def get_run(run_id: int, session: Session = SessionDep) -> RunRead:
+    """One run with its progress and metrics."""
+    return read_run(domain.get_run(session, run_id))
+
+
+@router.get("/{run_id}/epochs", response_model=EpochPage)
+def list_epochs(run_id: int, session: Session = SessionDep) -> EpochPage:
+    """The epochs recorded so far; grows while the run trains."""
+    epochs = domain.list_epochs(session, run_id)
+    return EpochPage(items=[EpochRead.model_validate(e) for e in epochs])
+
+
+@router.post("/{run_id}/cancel", status_code=202, response_model=RunRead)
+def cancel_run(run_id: int, session: Session = SessionDep) -> RunRead:
+    """Cancel a queued run, or stop a running one after its current epoch."""
+    return read_run(domain.cancel_run(session, run_id))

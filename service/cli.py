@@ -1,0 +1,169 @@
+"""The `hourglass` command: serve, db upgrade, keys, train (local). `worker` arrives with issue 4."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+import uvicorn
+
+from service.config import Settings, is_loopback
+from service.domain import datasets, runs
+from service.domain import keys as key_domain
+from service.domain.training import train_run
+from service.jobs.base import NoDispatcher
+from service.jobs.child import worker_name
+from service.logs import configure_logging
+from service.store.db import make_engine, make_session_factory, transaction
+from service.store.migrate import upgrade
+
+logger = logging.getLogger("hourglass")
+app = typer.Typer(help="Hourglass: train and host bottleneck autoencoders.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _echo(text: str) -> None:
+    typer.echo(text)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (HOURGLASS_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (HOURGLASS_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API with the embedded training executor."""
+    settings = _settings()
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    if not is_loopback(settings.host) and not settings.api_keys and not _keys_exist(settings):
+        _echo(f"refusing to serve on {settings.host} without API keys (protected mode)")
+        raise typer.Exit(code=2)
+    os.environ["HOURGLASS_HOST"], os.environ["HOURGLASS_PORT"] = settings.host, str(settings.port)
+    uvicorn.run(
+        "service.main:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+    )
+
+
+def _keys_exist(settings: Settings) -> bool:
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            return key_domain.keys_required(session)
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the schema to `revision` (default: the newest)."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    _echo(f"database at {revision}")
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[str, typer.Option(help="admin | train | infer")] = "admin",
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "cli",
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    factory = make_session_factory(make_engine(_settings().database_url))
+    with transaction(factory) as session:
+        key = key_domain.create_key(session, name=name, scope=scope)
+    _echo(f"id={key.id} scope={key.scope} key={key.token}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (prefix, scope, state); tokens are never shown again."""
+    factory = make_session_factory(make_engine(_settings().database_url))
+    with transaction(factory) as session:
+        for key in key_domain.list_keys(session):
+            state = "revoked" if key.revoked_at else "active"
+            _echo(f"{key.id}\t{key.prefix}…\t{key.scope}\t{state}\t{key.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key by id."""
+    factory = make_session_factory(make_engine(_settings().database_url))
+    with transaction(factory) as session:
+        found = key_domain.revoke_key(session, key_id)
+    if not found:
+        _echo(f"no active key {key_id}")
+        raise typer.Exit(code=1)
+    _echo(f"revoked {key_id}")
+
+
+@app.command()
+def train(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, Parquet, .npy, JSON")
+    ],
+    model_name: Annotated[str, typer.Option("--model-name", help="Register under this name.")] = "",
+    epochs: Annotated[int | None, typer.Option(help="Override training.epochs.")] = None,
+) -> None:
+    """Train locally without a server: loss per epoch, then a new model version in the database."""
+    settings = _settings()
+    torch.set_num_threads(settings.torch_threads)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    overrides = {} if epochs is None else {"training": {"epochs": epochs}}
+    with transaction(factory) as session, file.open("rb") as handle:
+        dataset = datasets.create_dataset_from_file(session, handle, filename=file.name, name=None)
+        request = runs.RunRequest(dataset.id, model_name or file.stem, overrides)
+        run = runs.create_run(session, request, queue=NoDispatcher(), idempotency_key=None)
+        run_id, total = run.id, run.epochs
+    with typer.progressbar(length=total, label=f"run {run_id}") as bar:
+
+        def show(epoch: int, train_loss: float, val_loss: float | None, seconds: float) -> None:
+            bar.update(1)
+            _echo(
+                f"  epoch {epoch}: train_loss={train_loss:.5f} val_loss={val_loss} ({seconds:.2f}s)"
+            )
+
+        status = train_run(
+            partial(transaction, factory),
+            run_id,
+            worker=worker_name(),
+            device=settings.device,
+            observer=show,
+        )
+    with transaction(factory) as session:
+        finished = runs.get_run(session, run_id)
+        _echo(
+            f"run {run_id} {status}: {finished.model_name} v{finished.model_version} {finished.error or ''}"
+        )
+    engine.dispose()
+    raise typer.Exit(code=0 if status == "succeeded" else 1)
+
+
+# `hourglass worker` (procrastinate) is added by issue 4 beside `serve`; it composes
+# service.jobs' procrastinate dispatcher the way `serve` composes the embedded one.
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

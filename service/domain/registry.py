@@ -1,0 +1,160 @@
+"""Use cases for the registry: register versions, resolve `{ref}`, aliases, layers, calibrate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import Detector, LayerInfo
+from service.errors import BadInput, ModelNotFound
+from service.store import blobs
+from service.store import registry as store
+from service.store.tables import Model, ModelVersion
+
+DEFAULT_ALIAS = "production"
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A model's name, newest version and aliases."""
+
+    name: str
+    latest_version: int
+    aliases: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    """A model with all its versions."""
+
+    name: str
+    aliases: dict[str, int]
+    versions: list[ModelVersion]
+
+
+def finite_or_none(value: float) -> float | None:
+    """JSON has no Infinity: an unreachable threshold (too few calibration rows) is null."""
+    return float(value) if math.isfinite(value) else None
+
+
+def detector_metrics(detector: Detector) -> dict[str, Any]:
+    """The metrics a run and its version report."""
+    val_loss = detector.val_loss_
+    return {
+        "train_loss": float(detector.train_loss_),
+        "val_loss": None if val_loss is None else float(val_loss),
+        "best_epoch": int(detector.best_epoch_),
+        "threshold": finite_or_none(detector.threshold()),
+        "seconds": float(detector.fit_seconds_),
+    }
+
+
+def register_version(
+    session: Session, name: str, *, run_id: int | None, detector: Detector, checkpoint: bytes
+) -> ModelVersion:
+    """Store the checkpoint and register it as the next version of `name`."""
+    blob = blobs.write_blob(session, [checkpoint])
+    model = store.get_or_add_model(session, name)
+    return store.add_version(
+        session,
+        model,
+        run_id=run_id,
+        checkpoint_blob_id=blob.id,
+        columns=list(detector.columns_),
+        code_size=int(detector.config_.architecture.code_size or 0),
+        metrics=detector_metrics(detector),
+    )
+
+
+def get_model(session: Session, name: str) -> Model:
+    """The model, or ModelNotFound."""
+    model = store.get_model(session, name)
+    if model is None:
+        raise ModelNotFound(f"model {name!r} does not exist")
+    return model
+
+
+def list_models(session: Session) -> list[ModelSummary]:
+    """Every model with its latest version and aliases."""
+    return [
+        ModelSummary(m.name, m.latest_version, store.aliases_of(session, m.id))
+        for m in store.list_models(session)
+    ]
+
+
+def describe_model(session: Session, name: str) -> ModelDetail:
+    """A model with its aliases and versions."""
+    model = get_model(session, name)
+    versions = store.list_versions(session, model.id)
+    return ModelDetail(model.name, store.aliases_of(session, model.id), versions)
+
+
+def resolve_ref(session: Session, ref: str) -> tuple[Model, ModelVersion]:
+    """`name` (production alias, else latest), `name@3` or `name@alias` → the version."""
+    name, _, selector = ref.partition("@")
+    model = get_model(session, name)
+    if selector.isdigit():
+        number = int(selector)
+    elif selector:
+        number = _alias_version(session, model, selector)
+    else:
+        number = store.aliases_of(session, model.id).get(DEFAULT_ALIAS, model.latest_version)
+    version = store.get_version(session, model.id, number)
+    if version is None:
+        raise ModelNotFound(f"model {name!r} has no version {number}")
+    return model, version
+
+
+def _alias_version(session: Session, model: Model, alias: str) -> int:
+    aliases = store.aliases_of(session, model.id)
+    if alias not in aliases:
+        raise ModelNotFound(f"model {model.name!r} has no alias {alias!r}")
+    return aliases[alias]
+
+
+def set_alias(session: Session, name: str, *, alias: str, version: int) -> ModelSummary:
+    """Point `alias` at an existing version of `name`."""
+    model = get_model(session, name)
+    if store.get_version(session, model.id, version) is None:
+        raise ModelNotFound(f"model {name!r} has no version {version}")
+    store.set_alias(session, model.id, alias=alias, version=version)
+    return ModelSummary(model.name, model.latest_version, store.aliases_of(session, model.id))
+
+
+def delete_alias(session: Session, name: str, alias: str) -> None:
+    """Remove an alias, or ModelNotFound."""
+    model = get_model(session, name)
+    if not store.delete_alias(session, model.id, alias):
+        raise ModelNotFound(f"model {name!r} has no alias {alias!r}")
+
+
+def load_checkpoint(session: Session, version: ModelVersion) -> bytes:
+    """The version's checkpoint bytes."""
+    return blobs.read_blob(session, version.checkpoint_blob_id)
+
+
+def layers_of(detector: Detector) -> list[LayerInfo]:
+    """The hidden layers a client may ask embeddings from."""
+    return list(detector.layers())
+
+
+def save_recalibrated(session: Session, version: ModelVersion, detector: Detector) -> None:
+    """Store a recalibrated checkpoint in place of the version's current one."""
+    blob = blobs.write_blob(session, [detector.to_bytes()])
+    old = version.checkpoint_blob_id
+    store.replace_checkpoint(session, version, blob_id=blob.id)
+    metrics: dict[str, Any] = dict(version.metrics or {})
+    metrics["threshold"] = finite_or_none(detector.threshold())
+    version.metrics = metrics
+    if old != blob.id:
+        blobs.delete_blob_if_unused(session, old)
+
+
+def check_alias_name(alias: str) -> str:
+    """Aliases must not look like version numbers."""
+    if alias.isdigit():
+        raise BadInput(errors=[{"loc": ["path", "alias"], "msg": "an alias cannot be a number"}])
+    return alias

@@ -1,0 +1,126 @@
+"""Use cases for runs: create (validated config, idempotent), read, list, epochs, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy.orm import Session
+
+from models import DetectorConfig
+from service.domain.datasets import get_dataset
+from service.errors import BadConfig, IdempotencyConflict, RunFinished, RunNotFound
+from service.store import runs as store
+from service.store.tables import Run, RunEpoch
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+class JobQueue(Protocol):
+    """Where a queued run's job goes; enqueued in the caller's transaction."""
+
+    def enqueue(self, session: Session, run_id: int) -> None:
+        """Make sure a worker will pick up the run."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a client asked for: the dataset, the model name and a partial config."""
+
+    dataset_id: int
+    model_name: str
+    config: dict[str, Any]
+
+
+def resolve_config(partial: dict[str, Any], n_features: int) -> dict[str, Any]:
+    """The full config: the engine's defaults filled in and layer sizes derived for the data."""
+    try:
+        config = DetectorConfig.from_dict(partial)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        field = message.split(":", 1)[0] if ":" in message else ""
+        loc: list[str | int] = ["body", *[p for p in field.split(".") if p]]
+        raise BadConfig(message, errors=[{"loc": loc, "msg": message}]) from exc
+    return config.resolved(n_features).to_dict()
+
+
+def create_run(
+    session: Session, request: RunRequest, *, queue: JobQueue, idempotency_key: str | None
+) -> Run:
+    """Validate, write a queued run and enqueue its job in the same transaction."""
+    fingerprint = _fingerprint(request)
+    if idempotency_key is not None:
+        earlier = _earlier_run(session, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier
+    dataset = get_dataset(session, request.dataset_id)
+    config = resolve_config(request.config, dataset.n_features)
+    run = store.add_run(
+        session,
+        dataset_id=dataset.id,
+        model_name=request.model_name,
+        config=config,
+        epochs=int(config["training"]["epochs"]),
+    )
+    if idempotency_key is not None:
+        store.add_idempotency_key(
+            session, key=idempotency_key, request_sha256=fingerprint, run_id=run.id
+        )
+    queue.enqueue(session, run.id)
+    return run
+
+
+def _fingerprint(request: RunRequest) -> str:
+    body = [request.dataset_id, request.model_name, request.config]
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _earlier_run(session: Session, key: str, fingerprint: str) -> Run | None:
+    stored = store.find_idempotency_key(session, key)
+    if stored is None:
+        return None
+    if stored.request_sha256 != fingerprint:
+        raise IdempotencyConflict(f"Idempotency-Key {key!r} was used with a different body")
+    return get_run(session, stored.run_id)
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    """The run, or RunNotFound."""
+    run = store.get_run(session, run_id)
+    if run is None:
+        raise RunNotFound(f"run {run_id} does not exist")
+    return run
+
+
+def list_runs(
+    session: Session, *, status: str | None, model_name: str | None, limit: int, offset: int
+) -> tuple[list[Run], int]:
+    """A filtered page of runs and the filtered total."""
+    return store.list_runs(
+        session, status=status, model_name=model_name, limit=limit, offset=offset
+    )
+
+
+def list_epochs(session: Session, run_id: int) -> list[RunEpoch]:
+    """The epochs recorded so far."""
+    get_run(session, run_id)
+    return store.list_epochs(session, run_id)
+
+
+def cancel_run(session: Session, run_id: int) -> Run:
+    """A queued run is cancelled now; a running one stops after its current epoch."""
+    run = get_run(session, run_id)
+    if run.status in store.FINISHED:
+        raise RunFinished(f"run {run_id} has already finished ({run.status})")
+    store.request_cancel(session, run_id)
+    store.cancel_if_queued(session, run_id)
+    session.refresh(run)
+    return run
+
+
+def run_stats(session: Session) -> dict[str, Any]:
+    """Runs per status (every status present) and epochs recorded, for /metrics."""
+    counts = store.count_by_status(session)
+    return {"runs": {s: counts.get(s, 0) for s in STATUSES}, "epochs": store.count_epochs(session)}

@@ -1,0 +1,85 @@
+"""Domain exceptions: the docstring is the default message; no HTTP in here.
+
+`service.api.problems.STATUS` maps each class to its HTTP status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class ServiceError(Exception):
+    """The request cannot be served."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or (type(self).__doc__ or "").strip()
+        super().__init__(self.detail)
+
+
+class NotFound(ServiceError):
+    """The resource does not exist."""
+
+
+class DatasetNotFound(NotFound):
+    """The dataset does not exist."""
+
+
+class RunNotFound(NotFound):
+    """The run does not exist."""
+
+
+class ModelNotFound(NotFound):
+    """The model, version or alias does not exist."""
+
+
+class Conflict(ServiceError):
+    """The resource is in a state that does not allow this."""
+
+
+class RunFinished(Conflict):
+    """The run has already finished."""
+
+
+class DatasetInUse(Conflict):
+    """The dataset is referenced by runs; delete is refused to keep their history."""
+
+
+class IdempotencyConflict(Conflict):
+    """The Idempotency-Key was already used with a different request body."""
+
+
+class BadInput(ServiceError):
+    """The request is not valid."""
+
+    def __init__(self, detail: str | None = None, *, errors: Sequence[dict[str, Any]] = ()) -> None:
+        super().__init__(detail)
+        self.errors = list(errors) or [{"loc": ["body"], "msg": self.detail}]
+
+
+class BadRows(BadInput):
+    """The rows are not a finite numeric table of the right width."""
+
+
+class BadConfig(BadInput):
+    """The run config is not valid."""
+
+
+class TooManyRows(BadInput):
+    """The request has more rows than HOURGLASS_MAX_ROWS allows."""
+
+
+class BodyTooLarge(ServiceError):
+    """The request body is larger than HOURGLASS_MAX_BODY_MB allows."""
+
+
+class Unauthenticated(ServiceError):
+    """A valid API key is required: send `Authorization: Bearer <key>`."""
+
+
+class Forbidden(ServiceError):
+    """The API key does not have the scope this route needs."""
+
+
+class Unavailable(ServiceError):
+    """The database is not available."""

@@ -1,0 +1,127 @@
+"""The embedded executor: training in child processes of the server, a few at a time."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+from functools import partial
+from multiprocessing.process import BaseProcess
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from service.domain.training import next_queued_runs, reconcile_runs, recover_lost_run
+from service.jobs.child import ChildSpec, run_child
+from service.store.db import SessionFactory, transaction
+
+logger = logging.getLogger(__name__)
+
+
+def pid_is_gone(worker: str | None) -> bool:
+    """True when `host:pid` names a process on this host that no longer exists."""
+    if not worker:
+        return True
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class EmbeddedDispatcher:
+    """Polls for queued runs and trains each in a spawned child process."""
+
+    def __init__(
+        self,
+        factory: SessionFactory,
+        *,
+        database_url: str,
+        workers: int,
+        torch_threads: int,
+        device: str = "auto",
+        max_attempts: int = 3,
+        log_level: str = "INFO",
+        log_format: str = "text",
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._unit = partial(transaction, factory)
+        self._spec = ChildSpec(database_url, 0, torch_threads, device, log_level, log_format)
+        self._workers = workers
+        self._max_attempts = max_attempts
+        self._poll_seconds = poll_seconds
+        self._children: dict[int, BaseProcess] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._context = multiprocessing.get_context("spawn")
+
+    def enqueue(self, session: Session, run_id: int) -> None:
+        """The queued run row is the job; wake the loop once the transaction commits."""
+        event.listen(session, "after_commit", lambda _s: self._wake.set(), once=True)
+
+    def start(self) -> None:
+        """Reconcile interrupted runs, then start the polling thread."""
+        count = reconcile_runs(self._unit, is_lost=pid_is_gone, max_attempts=self._max_attempts)
+        if count:
+            logger.warning("reconciled interrupted runs", extra={"action": "reconcile"})
+        self._thread = threading.Thread(target=self._loop, name="hourglass-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling, end the children, and put their runs back in the queue."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for child in self._children.values():
+            child.terminate()
+        for child in self._children.values():
+            child.join(timeout=10)
+        self._reap()
+
+    @property
+    def active_runs(self) -> list[int]:
+        """Runs being trained by a child right now."""
+        return list(self._children)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._reap()
+                self._spawn()
+            except Exception:
+                logger.exception("job loop error", extra={"action": "poll"})
+            self._wake.wait(self._poll_seconds)
+            self._wake.clear()
+
+    def _reap(self) -> None:
+        for run_id, child in list(self._children.items()):
+            if child.is_alive():
+                continue
+            child.join()
+            del self._children[run_id]
+            reason = f"interrupted: training process exited with code {child.exitcode}"
+            worker = f"{socket.gethostname()}:{child.pid}"
+            recover_lost_run(
+                self._unit, run_id, worker=worker, reason=reason, max_attempts=self._max_attempts
+            )
+
+    def _spawn(self) -> None:
+        free = self._workers - len(self._children)
+        if free <= 0 or self._stopping.is_set():
+            return
+        candidates = next_queued_runs(self._unit, limit=free + len(self._children))
+        for run_id in [r for r in candidates if r not in self._children][:free]:
+            spec = ChildSpec(**{**self._spec.__dict__, "run_id": run_id})
+            child = self._context.Process(target=run_child, args=(spec,), name=f"run-{run_id}")
+            child.start()
+            self._children[run_id] = child
+            logger.info("training child started", extra={"run_id": run_id, "action": "spawn"})

@@ -1,0 +1,59 @@
+"""Queries on datasets."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.store.tables import Dataset, Run
+
+
+def add_dataset(
+    session: Session,
+    *,
+    name: str,
+    columns: list[str],
+    n_rows: int,
+    sha256: str,
+    size_bytes: int,
+    blob_id: int,
+) -> Dataset:
+    """Insert a dataset row pointing at its blob."""
+    dataset = Dataset(
+        name=name,
+        columns=columns,
+        n_rows=n_rows,
+        n_features=len(columns),
+        sha256=sha256,
+        size_bytes=size_bytes,
+        blob_id=blob_id,
+    )
+    session.add(dataset)
+    session.flush()
+    return dataset
+
+
+def get_dataset(session: Session, dataset_id: int) -> Dataset | None:
+    """The dataset with this id, if any."""
+    return session.get(Dataset, dataset_id)
+
+
+def list_datasets(session: Session, *, limit: int, offset: int) -> tuple[list[Dataset], int]:
+    """A page of datasets, newest first, and the total count."""
+    total = session.scalar(select(func.count()).select_from(Dataset)) or 0
+    rows = session.scalars(
+        select(Dataset).order_by(Dataset.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def count_runs_using(session: Session, dataset_id: int) -> int:
+    """How many runs (in any state) reference the dataset."""
+    query = select(func.count()).select_from(Run).where(Run.dataset_id == dataset_id)
+    return session.scalar(query) or 0
+
+
+def delete_dataset(session: Session, dataset: Dataset) -> None:
+    """Delete the dataset row (its blob is dropped separately when unused)."""
+    session.delete(dataset)
+    session.flush()

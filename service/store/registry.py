@@ -1,0 +1,104 @@
+"""Queries on models, versions and aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service.store.tables import Model, ModelAlias, ModelVersion
+
+
+def get_model(session: Session, name: str) -> Model | None:
+    """The model with this name, if any."""
+    return session.scalar(select(Model).where(Model.name == name))
+
+
+def get_or_add_model(session: Session, name: str) -> Model:
+    """The model with this name, created if needed; locked for a version bump."""
+    model = session.scalar(select(Model).where(Model.name == name).with_for_update())
+    if model is None:
+        model = Model(name=name, latest_version=0)
+        session.add(model)
+        session.flush()
+    return model
+
+
+def list_models(session: Session) -> list[Model]:
+    """Every model by name."""
+    return list(session.scalars(select(Model).order_by(Model.name)).all())
+
+
+def add_version(
+    session: Session,
+    model: Model,
+    *,
+    run_id: int | None,
+    checkpoint_blob_id: int,
+    columns: list[str],
+    code_size: int,
+    metrics: dict[str, Any],
+) -> ModelVersion:
+    """Register the next version of `model`."""
+    model.latest_version += 1
+    version = ModelVersion(
+        model_id=model.id,
+        version=model.latest_version,
+        run_id=run_id,
+        checkpoint_blob_id=checkpoint_blob_id,
+        n_features=len(columns),
+        columns=columns,
+        code_size=code_size,
+        metrics=metrics,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def get_version(session: Session, model_id: int, number: int) -> ModelVersion | None:
+    """One version of a model."""
+    query = select(ModelVersion).where(
+        ModelVersion.model_id == model_id, ModelVersion.version == number
+    )
+    return session.scalar(query)
+
+
+def list_versions(session: Session, model_id: int) -> list[ModelVersion]:
+    """Every version of a model, oldest first."""
+    query = select(ModelVersion).where(ModelVersion.model_id == model_id)
+    return list(session.scalars(query.order_by(ModelVersion.version)).all())
+
+
+def aliases_of(session: Session, model_id: int) -> dict[str, int]:
+    """alias → version for one model."""
+    query = select(ModelAlias).where(ModelAlias.model_id == model_id).order_by(ModelAlias.alias)
+    return {row.alias: row.version for row in session.scalars(query).all()}
+
+
+def set_alias(session: Session, model_id: int, *, alias: str, version: int) -> None:
+    """Point an alias at a version (insert or move)."""
+    row = session.get(ModelAlias, (model_id, alias))
+    if row is None:
+        session.add(ModelAlias(model_id=model_id, alias=alias, version=version))
+    else:
+        row.version = version
+    session.flush()
+
+
+def delete_alias(session: Session, model_id: int, alias: str) -> bool:
+    """Remove an alias; False when it did not exist."""
+    row = session.get(ModelAlias, (model_id, alias))
+    if row is None:
+        return False
+    session.execute(
+        delete(ModelAlias).where(ModelAlias.model_id == model_id, ModelAlias.alias == alias)
+    )
+    return True
+
+
+def replace_checkpoint(session: Session, version: ModelVersion, *, blob_id: int) -> None:
+    """Point a version at a new checkpoint (after recalibration)."""
+    version.checkpoint_blob_id = blob_id
+    session.flush()

@@ -1,0 +1,171 @@
+"""Queries on runs, their epochs and idempotency keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from service.store.tables import IdempotencyKey, Run, RunEpoch, utcnow
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def add_run(
+    session: Session, *, dataset_id: int, model_name: str, config: dict[str, Any], epochs: int
+) -> Run:
+    """Insert a queued run."""
+    run = Run(
+        status="queued",
+        dataset_id=dataset_id,
+        model_name=model_name,
+        config=config,
+        epochs=epochs,
+        epoch=0,
+        attempts=0,
+        cancel_requested=False,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: int) -> Run | None:
+    """The run with this id, if any."""
+    return session.get(Run, run_id)
+
+
+def list_runs(
+    session: Session, *, status: str | None, model_name: str | None, limit: int, offset: int
+) -> tuple[list[Run], int]:
+    """A filtered page of runs, newest first, and the filtered total."""
+    query = select(Run)
+    if status is not None:
+        query = query.where(Run.status == status)
+    if model_name is not None:
+        query = query.where(Run.model_name == model_name)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def list_epochs(session: Session, run_id: int) -> list[RunEpoch]:
+    """The run's epochs in order."""
+    query = select(RunEpoch).where(RunEpoch.run_id == run_id).order_by(RunEpoch.epoch)
+    return list(session.scalars(query).all())
+
+
+def add_epoch(
+    session: Session,
+    run_id: int,
+    *,
+    epoch: int,
+    train_loss: float,
+    val_loss: float | None,
+    seconds: float,
+) -> bool:
+    """Record one epoch and return whether a cancel was requested meanwhile."""
+    session.add(
+        RunEpoch(
+            run_id=run_id, epoch=epoch, train_loss=train_loss, val_loss=val_loss, seconds=seconds
+        )
+    )
+    session.execute(update(Run).where(Run.id == run_id).values(epoch=epoch))
+    return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+
+def claim_run(session: Session, run_id: int, *, worker: str) -> bool:
+    """Atomically move a queued run to running for `worker`; False if someone else has it."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == "queued")
+        .values(
+            status="running",
+            worker=worker,
+            attempts=Run.attempts + 1,
+            epoch=0,
+            started_at=utcnow(),
+            error=None,
+        )
+    )
+    if not isinstance(result, CursorResult) or result.rowcount != 1:
+        return False
+    session.execute(delete(RunEpoch).where(RunEpoch.run_id == run_id))
+    return True
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    status: str,
+    error: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    model_version: int | None = None,
+) -> None:
+    """End a run with a final status."""
+    values: dict[str, Any] = {"status": status, "error": error, "finished_at": utcnow()}
+    if metrics is not None:
+        values["metrics"] = metrics
+    if model_version is not None:
+        values["model_version"] = model_version
+    session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def request_cancel(session: Session, run_id: int) -> None:
+    """Flag the run so that its trainer stops after the current epoch."""
+    session.execute(update(Run).where(Run.id == run_id).values(cancel_requested=True))
+
+
+def cancel_if_queued(session: Session, run_id: int) -> bool:
+    """Cancel a run that no worker has claimed yet; False if it is no longer queued."""
+    result = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.status == "queued")
+        .values(status="cancelled", error="cancelled before it started", finished_at=utcnow())
+    )
+    return isinstance(result, CursorResult) and result.rowcount == 1
+
+
+def requeue_run(session: Session, run_id: int, *, error: str) -> None:
+    """Put an interrupted run back in the queue for another attempt."""
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(status="queued", error=error, worker=None, started_at=None)
+    )
+
+
+def runs_with_status(session: Session, status: str) -> list[Run]:
+    """All runs in one status, oldest first."""
+    query = select(Run).where(Run.status == status).order_by(Run.id)
+    return list(session.scalars(query).all())
+
+
+def queued_run_ids(session: Session, *, limit: int) -> list[int]:
+    """The oldest queued runs."""
+    query = select(Run.id).where(Run.status == "queued").order_by(Run.id).limit(limit)
+    return list(session.scalars(query).all())
+
+
+def find_idempotency_key(session: Session, key: str) -> IdempotencyKey | None:
+    """A stored Idempotency-Key, if any."""
+    return session.get(IdempotencyKey, key)
+
+
+def add_idempotency_key(session: Session, *, key: str, request_sha256: str, run_id: int) -> None:
+    """Remember which run a key created."""
+    session.add(IdempotencyKey(key=key, request_sha256=request_sha256, run_id=run_id))
+    session.flush()
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many runs are in each status."""
+    rows = session.execute(select(Run.status, func.count()).group_by(Run.status)).all()
+    return {status: int(count) for status, count in rows}
+
+
+def count_epochs(session: Session) -> int:
+    """How many epochs have been recorded in all."""
+    return session.scalar(select(func.count()).select_from(RunEpoch)) or 0
