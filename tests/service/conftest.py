@@ -120,13 +120,17 @@ def normal_rows(n: int = 300, d: int = 6, seed: int = 0) -> np.ndarray:
 def upload_rows(client: TestClient, x: np.ndarray, name: str = "rows") -> dict[str, Any]:
     """POST a JSON dataset and return its DatasetRead."""
     columns = [f"c{i}" for i in range(x.shape[1])]
-    response = client.post("/v1/datasets", json={"name": name, "columns": columns, "rows": x.tolist()})
+    response = client.post(
+        "/v1/datasets", json={"name": name, "columns": columns, "rows": x.tolist()}
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-def start_run(client: TestClient, dataset_id: int, model_name: str, **config: Any) -> dict[str, Any]:
+def start_run(
+    client: TestClient, dataset_id: int, model_name: str, **config: Any
+) -> dict[str, Any]:
     """POST a run with the tiny config (sections in `config` replace TINY's)."""
     body = {"dataset_id": dataset_id, "model_name": model_name, **(TINY | config)}
     response = client.post("/v1/runs", json=body)

@@ -43,7 +43,9 @@ def test_npy_parquet_and_json_files_are_read(client: TestClient) -> None:
         "x.json": (b'{"columns": ["p", "q"], "rows": [[1, 2], [3, 4]]}', ["p", "q"]),
     }
     for filename, (content, columns) in uploads.items():
-        response = client.post("/v1/datasets", files={"file": (filename, content)}, data={"name": "n"})
+        response = client.post(
+            "/v1/datasets", files={"file": (filename, content)}, data={"name": "n"}
+        )
         assert response.status_code == 201, (filename, response.text)
         assert response.json()["columns"] == columns and response.json()["name"] == "n"
 
@@ -107,7 +109,12 @@ def test_empty_and_single_row_tables_are_refused(client: TestClient) -> None:
     is_problem(client.post("/v1/datasets", files={"file": ("t.csv", b"a,b\n")}), 422)
     is_problem(client.post("/v1/datasets", json={"rows": [[1, 2]]}), 422)
     is_problem(client.post("/v1/datasets", json={"rows": []}), 422)
-    is_problem(client.post("/v1/datasets", content=b"{not json", headers={"content-type": "application/json"}), 422)
+    is_problem(
+        client.post(
+            "/v1/datasets", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+    )
 
 
 def test_unknown_dataset_is_404(client: TestClient) -> None:

@@ -49,7 +49,10 @@ def test_list_filters_by_status_and_model(idle: TestClient, dataset: dict[str, A
     idle.post("/v1/runs", json={"dataset_id": dataset["id"], "model_name": "listed"})
     page = idle.get("/v1/runs", params={"model_name": "listed", "status": "queued"}).json()
     assert page["total"] == 1 and page["items"][0]["model_name"] == "listed"
-    assert idle.get("/v1/runs", params={"status": "succeeded", "model_name": "listed"}).json()["total"] == 0
+    assert (
+        idle.get("/v1/runs", params={"status": "succeeded", "model_name": "listed"}).json()["total"]
+        == 0
+    )
     is_problem(idle.get("/v1/runs", params={"status": "bogus"}), 422)
 
 
