@@ -17,6 +17,7 @@ VARIANTS = ("plain", "denoising", "sparse", "variational")
 SCALINGS = ("standard", "robust", "minmax", "none")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
+SCORINGS = ("feature_normalized", "mse")
 
 
 def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
@@ -132,13 +133,20 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class CalibrationConfig:
-    """Held-out share of the training rows whose scores make the conformal p-values."""
+    """How rows are scored, and the held-out share of rows whose scores make the p-values.
+
+    `scoring`: "feature_normalized" divides each feature's squared reconstruction error by its
+    median on the training rows and averages the members' scores; "mse" is the plain mean squared
+    error of the averaged reconstruction (see models/scoring.py).
+    """
 
     fraction: float = 0.1
     alpha: float = 0.01
     contamination: float | None = None
+    scoring: str = "feature_normalized"
 
     def __post_init__(self) -> None:
+        _choice("scoring", self.scoring, SCORINGS)
         _number("fraction", self.fraction, 0.01, 0.5)
         _number("alpha", self.alpha, 1e-6, 0.5)
         if self.contamination is not None:

@@ -9,13 +9,13 @@ from typing import Any, Self
 import numpy as np
 import torch
 
-from models import serialization
+from models import scoring, serialization
 from models.autoencoder import Autoencoder, LayerInfo
 from models.calibration import Calibration
 from models.config import DetectorConfig
 from models.errors import InvalidInput
 from models.preprocessing import Scaler
-from models.split import split_rows
+from models.split import Split, split_rows
 from models.trainer import EVAL_CHUNK, EpochCallback, EpochRecord, choose_device, train
 from models.validation import as_rows, check_width
 
@@ -47,8 +47,7 @@ class Detector:
         self.members_ = self._build_members()
         result = train(self.members_, z[split.train], z[split.val], self.config_.training, callback)
         self._set_fit_state(result.history, result.best_epoch, result.stopped)
-        self.calibration_ = Calibration.from_scores(self._score_scaled(z[split.calibration]))
-        self.contamination_threshold_ = self._contamination_threshold(z[split.train])
+        self._fit_scoring(z, split)
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
@@ -60,6 +59,14 @@ class Detector:
                 Autoencoder(self.n_features_in_, self.config_.architecture).to(self.device_)
             )
         return nets
+
+    def _fit_scoring(self, z: torch.Tensor, split: Split) -> None:
+        """After training: per-feature score weights, calibration, contamination threshold."""
+        self.feature_weights_ = scoring.feature_weights(
+            scoring.member_errors(self.members_, z[split.train]), self._scoring
+        )
+        self.calibration_ = Calibration.from_scores(self._score_scaled(z[split.calibration]))
+        self.contamination_threshold_ = self._contamination_threshold(z[split.train])
 
     def _set_fit_state(self, history: list[EpochRecord], best_epoch: int, stopped: bool) -> None:
         self.history_ = history
@@ -100,8 +107,16 @@ class Detector:
     def _errors_scaled(self, z: torch.Tensor) -> np.ndarray:
         return (z - self._reconstruct_scaled(z)).cpu().numpy().astype(np.float64)
 
+    @property
+    def _scoring(self) -> str:
+        return self.config_.calibration.scoring
+
+    def _contributions(self, z: torch.Tensor) -> np.ndarray:
+        errors = scoring.member_errors(self.members_, z)
+        return scoring.contributions(errors, self.feature_weights_, self._scoring)
+
     def _score_scaled(self, z: torch.Tensor) -> np.ndarray:
-        scores: np.ndarray = np.mean(self._errors_scaled(z) ** 2, axis=1)
+        scores: np.ndarray = self._contributions(z).sum(axis=1)
         return scores
 
     @torch.inference_mode()
@@ -124,7 +139,7 @@ class Detector:
         return self._errors_scaled(self._scaled(x))
 
     def score(self, x: object) -> np.ndarray:
-        """Anomaly score: mean squared reconstruction error in scaled units; higher = odder."""
+        """Anomaly score from the reconstruction error (see `calibration.scoring`); higher = odder."""
         return self._score_scaled(self._scaled(x))
 
     def p_values(self, x: object) -> np.ndarray:
@@ -142,10 +157,11 @@ class Detector:
         return self.p_values(x) <= self._alpha(alpha)
 
     def explain(self, x: object, k: int) -> list[list[dict[str, Any]]]:
-        """Per row, the `k` features with the largest share of the error: feature, error, share."""
-        errors = self.feature_errors(x)
-        squared = errors**2
-        shares = squared / np.maximum(squared.sum(axis=1, keepdims=True), 1e-300)
+        """Per row, the `k` features with the largest share of the score: feature, error, share."""
+        z = self._scaled(x)
+        errors = self._errors_scaled(z)
+        parts = self._contributions(z)
+        shares = parts / np.maximum(parts.sum(axis=1, keepdims=True), 1e-300)
         top = np.argsort(-shares, axis=1, kind="stable")[:, :k]
         return [
             [

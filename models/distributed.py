@@ -23,7 +23,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from models.autoencoder import Autoencoder
-from models.calibration import Calibration
 from models.config import ArchitectureConfig, TrainingConfig
 from models.detector import Detector, _column_names
 from models.errors import TrainingDiverged
@@ -87,8 +86,7 @@ def fit_distributed(
         det.members_, z[split.train], z[split.val], det.config_.training, callback
     )
     det._set_fit_state(result.history, result.best_epoch, result.stopped)
-    det.calibration_ = Calibration.from_scores(det._score_scaled(z[split.calibration]))
-    det.contamination_threshold_ = det._contamination_threshold(z[split.train])
+    det._fit_scoring(z, split)
     det.fit_seconds_ = time.perf_counter() - started
     return det
 

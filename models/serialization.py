@@ -27,6 +27,7 @@ def to_bytes(det: Detector) -> bytes:
         "scaler.center": torch.from_numpy(det.scaler_.center),
         "scaler.scale": torch.from_numpy(det.scaler_.scale),
         "calibration.scores": torch.from_numpy(det.calibration_.scores),
+        "scoring.weights": torch.from_numpy(det.feature_weights_),
     }
     for i, net in enumerate(det.members_):
         tensors.update({f"members.{i}.{k}": v for k, v in net.state_dict().items()})
@@ -62,6 +63,8 @@ def from_bytes(cls: type[D], data: bytes, *, device: str = "cpu") -> D:
 def _restore(
     cls: type[D], tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torch.device
 ) -> D:
+    if "scoring.weights" not in tensors:  # written before scoring existed: plain MSE
+        doc["config"]["calibration"].setdefault("scoring", "mse")
     config = DetectorConfig.from_dict(doc["config"])
     det = cls(config)
     det.config_ = config
@@ -78,6 +81,11 @@ def _restore(
         _member(tensors, i, det.n_features_in_, config, device)
         for i in range(config.architecture.ensemble_size)
     ]
+    n_members = config.architecture.ensemble_size
+    weights = tensors.get("scoring.weights", torch.ones(n_members, det.n_features_in_))
+    det.feature_weights_ = weights.numpy().astype(np.float64)
+    if det.feature_weights_.shape != (n_members, det.n_features_in_):
+        raise ValueError(f"scoring.weights: shape {det.feature_weights_.shape}")
     fit = doc["fit"]
     history = [
         EpochRecord(int(e), float(t), None if v is None else float(v), float(s))

@@ -1,0 +1,66 @@
+"""Anomaly scores from reconstruction errors: plain or per-feature normalised, member-averaged.
+
+`scoring="mse"`: the mean squared reconstruction error of the averaged reconstruction.
+`scoring="feature_normalized"` (default): each member's squared error per feature is divided by
+that feature's median squared error on the training rows, the row's score is the mean over features,
+and the members' scores are averaged. A feature the model always rebuilds poorly then no longer
+drowns out a feature it normally rebuilds well; a row is odd when it is poorly rebuilt *for that
+feature*. Scores stay reconstruction errors (in units of the typical training error); the parts
+a row's score is made of are its features' contributions, which is what explanations report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from models.autoencoder import Autoencoder
+from models.config import SCORINGS
+from models.trainer import EVAL_CHUNK
+
+__all__ = ["SCORINGS", "contributions", "feature_weights", "member_errors", "scores"]
+_RELATIVE_FLOOR = 1e-3  # a feature's typical error is at least this share of the average one
+_ABSOLUTE_FLOOR = 1e-6  # … and at least this (scaled units squared), so weights stay finite
+
+
+@torch.inference_mode()
+def member_errors(members: Sequence[Autoencoder], z: torch.Tensor) -> np.ndarray:
+    """Signed errors `z − reconstruction` of every member: (members, rows, features), float64."""
+    out = np.empty((len(members), *z.shape), dtype=np.float64)
+    for start in range(0, z.shape[0], EVAL_CHUNK):
+        zb = z[start : start + EVAL_CHUNK]
+        for m, net in enumerate(members):
+            out[m, start : start + zb.shape[0]] = (zb - net(zb).reconstruction).cpu().numpy()
+    return out
+
+
+def feature_weights(errors: np.ndarray, scoring: str) -> np.ndarray:
+    """Per member and feature, 1 / the typical squared error on the training rows (members, d)."""
+    n_members, _, n_features = errors.shape
+    if scoring == "mse":
+        return np.ones((n_members, n_features))
+    if scoring != "feature_normalized":
+        raise ValueError(f"unknown scoring {scoring!r}")
+    typical = np.median(errors**2, axis=1)
+    floor = np.maximum(_RELATIVE_FLOOR * typical.mean(axis=1, keepdims=True), _ABSOLUTE_FLOOR)
+    weights: np.ndarray = 1.0 / np.maximum(typical, floor)
+    return weights
+
+
+def contributions(errors: np.ndarray, weights: np.ndarray, scoring: str) -> np.ndarray:
+    """Each feature's part of each row's score (rows, features); the score is their sum."""
+    n_features = errors.shape[2]
+    if scoring == "mse":
+        mean_error = errors.mean(axis=0)  # error of the averaged reconstruction
+        plain: np.ndarray = mean_error**2 * weights.mean(axis=0) / n_features
+        return plain
+    parts: np.ndarray = np.mean(errors**2 * weights[:, None, :], axis=0) / n_features
+    return parts
+
+
+def scores(errors: np.ndarray, weights: np.ndarray, scoring: str) -> np.ndarray:
+    """The anomaly score of each row: the sum of its features' contributions."""
+    total: np.ndarray = contributions(errors, weights, scoring).sum(axis=1)
+    return total
