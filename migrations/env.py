@@ -6,18 +6,28 @@ from alembic import context
 from sqlalchemy import Connection
 
 from service.store.db import make_engine
+from service.store.migrate import include_name
 from service.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Procrastinate's tables belong to procrastinate (installed by their own revision)."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
