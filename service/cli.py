@@ -91,6 +91,9 @@ def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key.")] = "cli",
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
+    if scope not in key_domain.SCOPES:
+        _echo(f"scope must be one of {', '.join(key_domain.SCOPES)}")
+        raise typer.Exit(code=2)
     factory = make_session_factory(make_engine(_settings().database_url))
     with transaction(factory) as session:
         key = key_domain.create_key(session, name=name, scope=scope)

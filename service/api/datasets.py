@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from service.api.bodies import parse_json_object, request_body
 from service.api.deps import TRAIN, SessionDep
+from service.api.schemas.common import Limit, Offset, PathId
 from service.api.schemas.datasets import DatasetCreate, DatasetPage, DatasetRead
 from service.domain import datasets as domain
 from service.errors import BadInput
@@ -49,8 +50,8 @@ async def _from_form(request: Request, session: Session) -> Dataset:
 
 @router.get("", response_model=DatasetPage)
 def list_datasets(
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 50,
+    offset: Offset = 0,
     session: Session = SessionDep,
 ) -> DatasetPage:
     """Datasets, newest first."""
@@ -59,13 +60,13 @@ def list_datasets(
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead)
-def get_dataset(dataset_id: int, session: Session = SessionDep) -> DatasetRead:
+def get_dataset(dataset_id: PathId, session: Session = SessionDep) -> DatasetRead:
     """One dataset."""
     return DatasetRead.model_validate(domain.get_dataset(session, dataset_id))
 
 
 @router.delete("/{dataset_id}", status_code=204, response_class=Response)
-def delete_dataset(dataset_id: int, session: Session = SessionDep) -> Response:
+def delete_dataset(dataset_id: PathId, session: Session = SessionDep) -> Response:
     """Delete a dataset that no run references."""
     domain.delete_dataset(session, dataset_id)
     return Response(status_code=204)

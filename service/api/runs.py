@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.orm import Session
 
 from service.api.deps import TRAIN, Services, SessionDep, get_services
+from service.api.schemas.common import Limit, Offset, PathId
 from service.api.schemas.runs import (
     EpochPage,
     EpochRead,
@@ -61,8 +62,8 @@ def create_run(
 def list_runs(
     status: Status | None = None,
     model_name: str | None = Query(default=None, max_length=200),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 50,
+    offset: Offset = 0,
     session: Session = SessionDep,
 ) -> RunPage:
     """Runs, newest first, optionally filtered by status and model name."""
@@ -73,19 +74,19 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunRead)
-def get_run(run_id: int, session: Session = SessionDep) -> RunRead:
+def get_run(run_id: PathId, session: Session = SessionDep) -> RunRead:
     """One run with its progress and metrics."""
     return read_run(domain.get_run(session, run_id))
 
 
 @router.get("/{run_id}/epochs", response_model=EpochPage)
-def list_epochs(run_id: int, session: Session = SessionDep) -> EpochPage:
+def list_epochs(run_id: PathId, session: Session = SessionDep) -> EpochPage:
     """The epochs recorded so far; grows while the run trains."""
     epochs = domain.list_epochs(session, run_id)
     return EpochPage(items=[EpochRead.model_validate(e) for e in epochs])
 
 
 @router.post("/{run_id}/cancel", status_code=202, response_model=RunRead)
-def cancel_run(run_id: int, session: Session = SessionDep) -> RunRead:
+def cancel_run(run_id: PathId, session: Session = SessionDep) -> RunRead:
     """Cancel a queued run, or stop a running one after its current epoch."""
     return read_run(domain.cancel_run(session, run_id))

@@ -56,16 +56,20 @@ def _load_json(data: bytes) -> Any:
 
 def _read_parquet(file: BinaryIO) -> pa.Table:
     try:
-        return pq.read_table(file)
-    except (pa.ArrowException, OSError) as exc:
+        table = pq.read_table(file)
+        table.column_names  # noqa: B018 -- decodes the schema now, inside this try
+        return table
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise _bad(f"file: not a readable Parquet file ({exc})") from exc
 
 
 def _read_csv(file: BinaryIO) -> pa.Table:
     try:
-        return pa_csv.read_csv(file)
-    except pa.ArrowInvalid as exc:
-        raise _bad(f"file: not a well-formed CSV table ({exc})") from exc
+        table = pa_csv.read_csv(file)
+        table.column_names  # noqa: B018 -- decodes the header now, inside this try
+    except (pa.ArrowException, UnicodeDecodeError) as exc:
+        raise _bad(f"file: not a well-formed UTF-8 CSV table ({exc})") from exc
+    return table
 
 
 def table_from_json(body: Any) -> Table:

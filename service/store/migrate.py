@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +14,11 @@ from sqlalchemy import Engine
 import migrations
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
+
+
+def include_name(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:
+    """Autogenerate compares our tables only: procrastinate's queue schema is not ours."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate"))
 
 
 def alembic_config(url: str) -> Config:

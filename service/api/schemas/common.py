@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, PlainSerializer
+from fastapi import Path, Query
+from pydantic import BaseModel, Field, PlainSerializer
 
 
 def _utc(value: datetime) -> str:
@@ -14,6 +15,12 @@ def _utc(value: datetime) -> str:
         value = value.replace(tzinfo=UTC)
     return value.isoformat()
 
+
+MAX_ID = 2**31 - 1  # INTEGER columns on both databases
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=500)]
 
 Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import Timestamp
+from service.api.schemas.common import MAX_ID, Id, Timestamp
 
 
 class ModelSummaryRead(BaseModel):
@@ -38,7 +38,7 @@ class ModelRead(BaseModel):
 
 class AliasUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_ID)
 
 
 class LayerRead(BaseModel):
@@ -52,7 +52,7 @@ class CalibrateRequest(BaseModel):
     """Normal rows to recalibrate on: a stored dataset, or rows in the model's column order."""
 
     model_config = ConfigDict(extra="forbid")
-    dataset_id: int | None = None
+    dataset_id: Id | None = None
     instances: list[list[float]] | None = None
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import Timestamp
+from service.api.schemas.common import Id, Timestamp
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
@@ -57,7 +57,7 @@ class CalibrationIn(_Section):
 class RunCreate(_Section):
     """A training request. Omitted fields take the engine's defaults (echoed in `config`)."""
 
-    dataset_id: int
+    dataset_id: Id
     model_name: str = Field(pattern=NAME_PATTERN)
     architecture: ArchitectureIn | None = None
     preprocessing: PreprocessingIn | None = None

@@ -8,7 +8,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from service.store.db import make_engine
-from service.store.migrate import current_revision, downgrade, head_revision, upgrade
+from service.store.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    include_name,
+    upgrade,
+)
 from service.store.tables import Base
 from tests.service.conftest import BACKENDS, empty_database
 
@@ -16,7 +22,9 @@ from tests.service.conftest import BACKENDS, empty_database
 def _diff(url: str) -> list[object]:
     engine = make_engine(url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         diff: list[object] = compare_metadata(context, Base.metadata)
     engine.dispose()
     return diff

@@ -1,0 +1,70 @@
+"""The embedded executor: start-up reconciliation of interrupted runs, and retries."""
+
+from __future__ import annotations
+
+import socket
+
+from sqlalchemy import update
+
+from service.store.db import make_engine, make_session_factory, transaction
+from service.store.tables import Run
+from tests.service.conftest import live_client, normal_rows, start_run, upload_rows, wait_for_run
+
+DEAD_PID = 4_194_303  # above any pid_max default: never a live process
+
+
+def _mark_running(url: str, run_id: int, *, attempts: int) -> None:
+    """Leave the run as a killed server would: `running`, owned by a dead process."""
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as session:
+        session.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(
+                status="running", worker=f"{socket.gethostname()}:{DEAD_PID}", attempts=attempts
+            )
+        )
+    engine.dispose()
+
+
+def test_interrupted_run_is_retried_at_start_up(database_url: str) -> None:
+    with live_client(database_url, embedded_workers=0) as idle:
+        dataset = upload_rows(idle, normal_rows(100, 4))
+        run = start_run(idle, dataset["id"], "retried")
+    _mark_running(database_url, run["id"], attempts=1)
+    with live_client(database_url) as client:
+        finished = wait_for_run(client, run["id"])
+    assert finished["status"] == "succeeded", finished
+    assert finished["attempts"] == 2
+    assert not finished["worker"].endswith(f":{DEAD_PID}")
+
+
+def test_run_out_of_attempts_fails_with_a_readable_error(database_url: str) -> None:
+    with live_client(database_url, embedded_workers=0) as idle:
+        dataset = upload_rows(idle, normal_rows(100, 4))
+        run = start_run(idle, dataset["id"], "doomed")
+    _mark_running(database_url, run["id"], attempts=3)
+    with live_client(database_url, embedded_workers=0, max_attempts=3) as idle:
+        pass
+    with live_client(database_url) as client:
+        finished = client.get(f"/v1/runs/{run['id']}").json()
+    assert finished["status"] == "failed"
+    assert "interrupted" in finished["error"] and "3 attempts" in finished["error"]
+
+
+def test_queued_runs_left_behind_are_trained_at_start_up(database_url: str) -> None:
+    with live_client(database_url, embedded_workers=0) as idle:
+        dataset = upload_rows(idle, normal_rows(100, 4))
+        run = start_run(idle, dataset["id"], "left")
+    with live_client(database_url) as client:
+        assert wait_for_run(client, run["id"])["status"] == "succeeded"
+
+
+def test_failed_training_keeps_a_readable_error(database_url: str) -> None:
+    with live_client(database_url) as client:
+        dataset = upload_rows(client, normal_rows(2, 3))  # valid table, too small to train on
+        run = start_run(client, dataset["id"], "too-small")
+        finished = wait_for_run(client, run["id"])
+    assert finished["status"] == "failed" and finished["model_version"] is None
+    assert "too few" in finished["error"] and "Traceback" not in finished["error"]
+    assert finished["finished_at"] is not None
