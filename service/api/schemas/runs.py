@@ -46,12 +46,14 @@ class TrainingIn(_Section):
     gradient_clip: float | None = None
     seed: int | None = None
     device: Literal["auto", "cpu", "cuda"] | None = None
+    devices: int | None = Field(default=None, description="Processes (GPUs) under torchrun DDP.")
 
 
 class CalibrationIn(_Section):
     fraction: float | None = None
     alpha: float | None = None
     contamination: float | None = None
+    scoring: Literal["feature_normalized", "mse"] | None = None
 
 
 class RunCreate(_Section):
