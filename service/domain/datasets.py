@@ -25,9 +25,14 @@ def create_dataset_from_file(
 
 def create_dataset_from_json(session: Session, body: dict[str, Any]) -> Dataset:
     """A JSON body `{"name", "columns", "rows"}` → a dataset."""
+    unknown = sorted(set(body) - {"name", "columns", "rows"})
+    if unknown:
+        raise BadRows(errors=[{"loc": ["body", unknown[0]], "msg": "unknown field"}])
+    name = body.get("name")
+    if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 200):
+        raise BadRows(errors=[{"loc": ["body", "name"], "msg": "must be 1 to 200 characters"}])
     x, columns = table_from_json({k: body.get(k) for k in ("columns", "rows")})
-    name = body.get("name") or "dataset"
-    return _save(session, x, columns=columns, name=str(name))
+    return _save(session, x, columns=columns, name=name or "dataset")
 
 
 def _save(session: Session, x: FloatArray, *, columns: list[str], name: str) -> Dataset:

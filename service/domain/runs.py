@@ -64,10 +64,14 @@ def create_run(
         config=config,
         epochs=int(config["training"]["epochs"]),
     )
-    if idempotency_key is not None:
-        store.add_idempotency_key(
-            session, key=idempotency_key, request_sha256=fingerprint, run_id=run.id
-        )
+    if idempotency_key is not None and not store.add_idempotency_key(
+        session, key=idempotency_key, request_sha256=fingerprint, run_id=run.id
+    ):
+        store.delete_run(session, run)  # a concurrent retry won: answer with its run
+        earlier = _earlier_run(session, idempotency_key, fingerprint)
+        if earlier is None:
+            raise IdempotencyConflict(f"Idempotency-Key {idempotency_key!r} is being used")
+        return earlier
     queue.enqueue(session, run.id)
     return run
 

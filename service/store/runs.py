@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.store.tables import IdempotencyKey, Run, RunEpoch, utcnow
@@ -154,9 +155,19 @@ def find_idempotency_key(session: Session, key: str) -> IdempotencyKey | None:
     return session.get(IdempotencyKey, key)
 
 
-def add_idempotency_key(session: Session, *, key: str, request_sha256: str, run_id: int) -> None:
-    """Remember which run a key created."""
-    session.add(IdempotencyKey(key=key, request_sha256=request_sha256, run_id=run_id))
+def add_idempotency_key(session: Session, *, key: str, request_sha256: str, run_id: int) -> bool:
+    """Remember which run a key created; False if a concurrent request stored the key first."""
+    try:
+        with session.begin_nested():
+            session.add(IdempotencyKey(key=key, request_sha256=request_sha256, run_id=run_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+def delete_run(session: Session, run: Run) -> None:
+    """Delete a run that was never enqueued (lost an Idempotency-Key race)."""
+    session.delete(run)
     session.flush()
 
 

@@ -117,6 +117,15 @@ def test_empty_and_single_row_tables_are_refused(client: TestClient) -> None:
     )
 
 
+def test_json_body_fields_are_checked(client: TestClient) -> None:
+    is_problem(client.post("/v1/datasets", json={"rows": [[1], [2]], "extra": 1}), 422)
+    is_problem(client.post("/v1/datasets", json={"rows": [[1], [2]], "name": 5}), 422)
+    is_problem(client.post("/v1/datasets", json={"rows": [[1], [2]], "columns": ["a", "b"]}), 422)
+    is_problem(
+        client.post("/v1/datasets", json={"rows": [[1, 2], [2, 3]], "columns": ["a", "a"]}), 422
+    )
+
+
 def test_unknown_dataset_is_404(client: TestClient) -> None:
     body = is_problem(client.get("/v1/datasets/999999"), 404)
     assert body["title"] == "DatasetNotFound"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -43,6 +44,21 @@ def test_idempotency_key_returns_the_same_run(idle: TestClient, dataset: dict[st
     assert first.json()["id"] == second.json()["id"]
     other = idle.post("/v1/runs", json=body | {"model_name": "other"}, headers=headers)
     is_problem(other, 409)
+
+
+def test_concurrent_retries_with_one_key_make_one_run(
+    idle: TestClient, dataset: dict[str, Any]
+) -> None:
+    body = {"dataset_id": dataset["id"], "model_name": "racing"}
+
+    def post(_: int) -> Any:
+        return idle.post("/v1/runs", json=body, headers={"Idempotency-Key": "race-1"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(post, range(8)))
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert idle.get("/v1/runs", params={"model_name": "racing"}).json()["total"] == 1
 
 
 def test_list_filters_by_status_and_model(idle: TestClient, dataset: dict[str, Any]) -> None:
