@@ -98,6 +98,10 @@ def test_cardio_end_to_end(client: TestClient) -> None:
     other_id = other.json()["id"]
     while client.get(f"/v1/runs/{other_id}/epochs").json()["items"] == []:
         time.sleep(0.05)
+    tick = time.perf_counter()  # inference is answered while a run trains
+    during = client.post("/v1/models/cardio/anomalies", json={"instances": rows[:10]})
+    assert during.status_code == 200 and time.perf_counter() - tick < 2.0
+    assert client.get(f"/v1/runs/{other_id}").json()["status"] == "running"
     assert client.post(f"/v1/runs/{other_id}/cancel").status_code == 202
     cancelled = wait_for_run(client, other_id)
     assert cancelled["status"] == "cancelled" and cancelled["model_version"] is None
