@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from service.errors import BadRows
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 NPY_MAGIC = b"\x93NUMPY"
+NPY_MAX_HEADER = 10 + 65_535
 
 
 def _bad(loc: Sequence[str | int], msg: str) -> BadRows:
@@ -51,14 +52,16 @@ def _first_bad_row(rows: list[Any], *, field: str, columns: Sequence[str] | None
     return _bad(["body", field], f"{field}: must be a 2-D table of numbers")
 
 
-def check_finite(x: FloatArray, *, field: str, columns: Sequence[str] | None = None) -> FloatArray:
+def check_finite(
+    x: FloatArray, *, field: str, columns: Sequence[str] | None = None, row_offset: int = 0
+) -> FloatArray:
     """Return `x` if every value is finite, else BadRows naming the first NaN/Inf cell."""
-    finite = np.isfinite(x)
-    if finite.all():
+    if np.isfinite(x).all():
         return x
-    row, col = (int(v) for v in np.argwhere(~finite)[0])
+    row, col = (int(v) for v in np.argwhere(~np.isfinite(x))[0])
     name = _column_name(columns, col)
     kind = "NaN" if np.isnan(x[row, col]) else "infinite"
+    row += row_offset
     raise _bad(["body", field, row, name], f"row {row}, column {name!r}: value is {kind}")
 
 
@@ -93,10 +96,10 @@ def records_to_array(records: object, *, columns: Sequence[str]) -> FloatArray:
     return rows_to_array(rows, field="records", columns=columns)
 
 
-def npy_to_array(data: bytes, *, field: str = "body") -> FloatArray:
-    """A `.npy` 2-D numeric array → float64, never unpickling."""
+def npy_to_array(data: bytes | BinaryIO, *, field: str = "body") -> FloatArray:
+    """A `.npy` 2-D numeric array (bytes or a file) → float64, never unpickling."""
     try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
+        array = np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise _bad([field], f"{field}: not a readable .npy array ({exc})") from exc
     if not isinstance(array, np.ndarray) or array.ndim != 2 or array.dtype.kind not in "iuf":
@@ -113,19 +116,26 @@ def array_to_npy(x: np.ndarray[Any, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def npy_pieces(x: FloatArray) -> Iterator[bytes | memoryview]:
-    """The `.npy` encoding of `x` as a header and a view of its buffer (no second copy)."""
-    x = np.ascontiguousarray(x)
+def npy_pieces(blocks: Sequence[FloatArray]) -> Iterator[bytes | memoryview]:
+    """The `.npy` encoding of the stacked row blocks: a header, then views of their buffers."""
+    width = blocks[0].shape[1]
+    shape = (sum(block.shape[0] for block in blocks), width)
     header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(x))
+    fields = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(header, fields)
     yield header.getvalue()
-    yield x.reshape(-1).data.cast("B")
+    for block in blocks:
+        yield np.ascontiguousarray(block, dtype="<f8").reshape(-1).data.cast("B")
 
 
 def array_from_npy_chunks(chunks: Iterable[bytes]) -> FloatArray:
     """Rebuild an array stored by `npy_pieces`, filling one buffer chunk by chunk."""
     iterator = iter(chunks)
-    first = next(iterator)
+    first = b""
+    for chunk in iterator:  # a version-1 header is at most 10 + 65535 bytes
+        first += chunk
+        if len(first) >= NPY_MAX_HEADER:
+            break
     stream = io.BytesIO(first)
     np.lib.format.read_magic(stream)
     shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)

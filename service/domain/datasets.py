@@ -18,9 +18,9 @@ def create_dataset_from_file(
     session: Session, file: BinaryIO, *, filename: str | None, name: str | None
 ) -> Dataset:
     """Parse an uploaded file, check it, store it as a blob and record the dataset."""
-    x, columns = read_upload(file, filename)
+    blocks, columns = read_upload(file, filename)
     default = (filename or "dataset").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "dataset"
-    return _save(session, x, columns=columns, name=name or default)
+    return _save(session, blocks, columns=columns, name=name or default)
 
 
 def create_dataset_from_json(session: Session, body: dict[str, Any]) -> Dataset:
@@ -32,19 +32,20 @@ def create_dataset_from_json(session: Session, body: dict[str, Any]) -> Dataset:
     if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 200):
         raise BadRows(errors=[{"loc": ["body", "name"], "msg": "must be 1 to 200 characters"}])
     x, columns = table_from_json({k: body.get(k) for k in ("columns", "rows")})
-    return _save(session, x, columns=columns, name=name or "dataset")
+    return _save(session, [x], columns=columns, name=name or "dataset")
 
 
-def _save(session: Session, x: FloatArray, *, columns: list[str], name: str) -> Dataset:
-    if x.shape[0] < 2:
-        msg = f"the table has {x.shape[0]} row; at least 2 are needed"
+def _save(session: Session, blocks: list[FloatArray], *, columns: list[str], name: str) -> Dataset:
+    n_rows = sum(block.shape[0] for block in blocks)
+    if n_rows < 2:
+        msg = f"the table has {n_rows} row; at least 2 are needed"
         raise BadRows(msg, errors=[{"loc": ["body"], "msg": msg}])
-    blob = blobs.write_blob(session, npy_pieces(x))
+    blob = blobs.write_blob(session, npy_pieces(blocks))
     return store.add_dataset(
         session,
         name=name[:200],
         columns=columns,
-        n_rows=int(x.shape[0]),
+        n_rows=n_rows,
         sha256=blob.sha256 or "",
         size_bytes=blob.size_bytes,
         blob_id=blob.id,
