@@ -1,4 +1,4 @@
-"""The `hourglass` command: serve, db upgrade, keys, train (local). `worker` arrives with issue 4."""
+"""The `hourglass` command: serve, worker, db upgrade, keys, train (local)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from service.domain import keys as key_domain
 from service.domain.training import train_run
 from service.jobs.base import NoDispatcher
 from service.jobs.child import worker_name
+from service.jobs.worker import worker_main, worker_spec
 from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.migrate import upgrade
@@ -165,8 +166,22 @@ def train(
     raise typer.Exit(code=0 if status == "succeeded" else 1)
 
 
-# `hourglass worker` (procrastinate) is added by issue 4 beside `serve`; it composes
-# service.jobs' procrastinate dispatcher the way `serve` composes the embedded one.
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Runs trained at once.")] = 1,
+) -> None:
+    """Train queued runs from PostgreSQL (procrastinate) until SIGTERM; any number may run."""
+    settings = _settings()
+    if "HOURGLASS_TORCH_THREADS" not in os.environ:  # split the cores among concurrent runs
+        threads = max(1, (os.cpu_count() or 1) // concurrency)
+        settings = settings.model_copy(update={"torch_threads": threads})
+    spec = worker_spec(settings, concurrency=concurrency)
+    try:
+        worker_main(spec)
+    except ValueError as exc:  # not a PostgreSQL URL
+        _echo(str(exc))
+        raise typer.Exit(code=2) from exc
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

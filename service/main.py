@@ -21,6 +21,7 @@ from service.domain import keys
 from service.domain.inference import DetectorCache
 from service.jobs.base import Dispatcher, NoDispatcher
 from service.jobs.embedded import EmbeddedDispatcher
+from service.jobs.worker import ProcrastinateDispatcher, worker_spec
 from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.migrate import is_at_head
@@ -29,7 +30,10 @@ logger = logging.getLogger(__name__)
 
 
 def make_dispatcher(settings: Settings, services: Services) -> Dispatcher:
-    """The embedded executor, or none when HOURGLASS_EMBEDDED_WORKERS=0 (workers run elsewhere)."""
+    """PostgreSQL: procrastinate jobs (plus HOURGLASS_EMBEDDED_WORKERS worker processes of the
+    server's own). SQLite: the embedded executor, or none when HOURGLASS_EMBEDDED_WORKERS=0."""
+    if services.engine.dialect.name == "postgresql":
+        return ProcrastinateDispatcher(worker_spec(settings), processes=settings.embedded_workers)
     if settings.embedded_workers == 0:
         return NoDispatcher()
     return EmbeddedDispatcher(

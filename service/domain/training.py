@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
-from models import Detector, DetectorConfig, InvalidInput, TrainingDiverged
+from models import Detector, DetectorConfig, EpochCallback, InvalidInput, TrainingDiverged
 from service.domain.datasets import load_dataset_array
 from service.domain.registry import detector_metrics, register_version
 from service.store import runs as store
@@ -19,6 +20,22 @@ logger = logging.getLogger(__name__)
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 EpochObserver = Callable[[int, float, float | None, float], None]
+FitFunction = Callable[[DetectorConfig, np.ndarray, list[str], EpochCallback], Detector]
+"""`(config, rows, columns, callback) -> fitted Detector`: in process, or under torchrun (DDP)."""
+
+
+def fit_in_process(
+    config: DetectorConfig, x: np.ndarray, columns: list[str], callback: EpochCallback
+) -> Detector:
+    """The default fit: this process, the configured device."""
+    return Detector(config).fit(x, columns=columns, callback=callback)
+
+
+@dataclass
+class _Stop:
+    """Why the epoch callback asked the trainer to stop, if it did."""
+
+    reason: str | None = None
 
 
 def train_run(
@@ -28,23 +45,41 @@ def train_run(
     worker: str,
     device: str = "auto",
     observer: EpochObserver | None = None,
+    interrupted: Callable[[], bool] | None = None,
+    fit: FitFunction = fit_in_process,
 ) -> str:
-    """Train one queued run to its end; returns the final status ("skipped" if not claimed)."""
+    """Train one queued run to its end; returns the final status ("skipped" if not claimed).
+
+    `interrupted()` is asked after every epoch: True (the worker is shutting down) puts the run
+    back in the queue and returns "interrupted".
+    """
     with unit() as session:
         if not store.claim_run(session, run_id, worker=worker):
             return "skipped"
     logger.info("run claimed", extra={"run_id": run_id, "worker": worker, "action": "claim"})
+    job = _Job(unit, run_id, worker, observer, interrupted or (lambda: False))
     try:
-        return _train_claimed(unit, run_id, device=device, observer=observer)
+        return _train_claimed(job, device=device, fit=fit)
     except Exception as exc:
         logger.exception("run failed", extra={"run_id": run_id, "action": "fail"})
         _finish(unit, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
         return "failed"
 
 
-def _train_claimed(
-    unit: UnitOfWork, run_id: int, *, device: str, observer: EpochObserver | None
-) -> str:
+@dataclass
+class _Job:
+    """One attempt at a run, as its epoch callback sees it."""
+
+    unit: UnitOfWork
+    run_id: int
+    worker: str
+    observer: EpochObserver | None
+    interrupted: Callable[[], bool]
+    stop: _Stop = field(default_factory=_Stop)
+
+
+def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> str:
+    unit, run_id = job.unit, job.run_id
     with unit() as session:
         run = store.get_run(session, run_id)
         if run is None:
@@ -55,17 +90,29 @@ def _train_claimed(
     if cancelled:
         _finish(unit, run_id, status="cancelled", error="cancelled before training started")
         return "cancelled"
-    detector = Detector(config)
     try:
-        detector.fit(x, columns=columns, callback=_epoch_writer(unit, run_id, observer))
+        detector = fit(config, x, columns, _epoch_writer(job))
     except (InvalidInput, TrainingDiverged) as exc:
         _finish(unit, run_id, status="failed", error=str(exc))
         return "failed"
     if detector.stopped_:
-        _finish(unit, run_id, status="cancelled", error="cancelled during training")
-        return "cancelled"
+        return _stopped(job)
     _register(unit, run_id, model_name=model_name, detector=detector)
     return "succeeded"
+
+
+def _stopped(job: _Job) -> str:
+    """End an attempt the callback stopped: cancelled, handed back, or no longer ours."""
+    if job.stop.reason == "lost":
+        logger.warning("run taken over elsewhere", extra={"run_id": job.run_id, "action": "drop"})
+        return "skipped"
+    if job.stop.reason == "interrupted":
+        with job.unit() as session:
+            store.requeue_run(session, job.run_id, error="worker shut down; handed back")
+        logger.info("run handed back", extra={"run_id": job.run_id, "action": "requeue"})
+        return "interrupted"
+    _finish(job.unit, job.run_id, status="cancelled", error="cancelled during training")
+    return "cancelled"
 
 
 def _config(stored: dict[str, Any], device: str) -> DetectorConfig:
@@ -75,21 +122,27 @@ def _config(stored: dict[str, Any], device: str) -> DetectorConfig:
     return config
 
 
-def _epoch_writer(
-    unit: UnitOfWork, run_id: int, observer: EpochObserver | None
-) -> Callable[[int, float, float | None, float], bool]:
+def _epoch_writer(job: _Job) -> EpochCallback:
     def on_epoch(epoch: int, train_loss: float, val_loss: float | None, seconds: float) -> bool:
-        if observer is not None:
-            observer(epoch, train_loss, val_loss, seconds)
-        with unit() as session:
-            return store.add_epoch(
+        if job.observer is not None:
+            job.observer(epoch, train_loss, val_loss, seconds)
+        with job.unit() as session:
+            if not store.is_running_on(session, job.run_id, worker=job.worker):
+                job.stop.reason = "lost"  # declared lost and retried elsewhere: never two live
+                return True
+            cancel = store.add_epoch(
                 session,
-                run_id,
+                job.run_id,
                 epoch=epoch,
                 train_loss=float(train_loss),
                 val_loss=None if val_loss is None else float(val_loss),
                 seconds=float(seconds),
             )
+        if cancel:
+            job.stop.reason = "cancelled"
+        elif job.interrupted():
+            job.stop.reason = "interrupted"
+        return job.stop.reason is not None
 
     return on_epoch
 
@@ -150,3 +203,24 @@ def reconcile_runs(
         reason = f"interrupted: worker {worker} is gone"
         recover_lost_run(unit, run_id, worker=worker, reason=reason, max_attempts=max_attempts)
     return len(lost)
+
+
+def recover_stalled_run(unit: UnitOfWork, run_id: int, *, max_attempts: int) -> bool:
+    """The job of a `running` run lost its worker: requeue it (True) or fail it ("worker lost")."""
+    with unit() as session:
+        run = store.get_run(session, run_id)
+        if run is None or run.status not in ("running", "queued"):
+            return False
+        if run.status == "queued":
+            return True  # already handed back (SIGTERM) or requeued by another worker
+        if run.attempts < max_attempts and not run.cancel_requested:
+            store.requeue_run(session, run_id, error="worker lost; retrying")
+            action = "requeue"
+        else:
+            status = "cancelled" if run.cancel_requested else "failed"
+            store.finish_run(
+                session, run_id, status=status, error=f"worker lost ({run.attempts} attempts)"
+            )
+            action = status
+    logger.warning("worker lost", extra={"run_id": run_id, "action": action})
+    return action == "requeue"

@@ -11,6 +11,7 @@ from functools import partial
 import torch
 
 from service.domain.training import train_run
+from service.jobs.distributed import fit_any
 from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
 
@@ -39,7 +40,7 @@ def run_child(spec: ChildSpec) -> None:
     engine = make_engine(spec.database_url)
     try:
         unit = partial(transaction, make_session_factory(engine))
-        status = train_run(unit, spec.run_id, worker=worker_name(), device=spec.device)
+        status = train_run(unit, spec.run_id, worker=worker_name(), device=spec.device, fit=fit_any)
         logging.getLogger(__name__).info(
             "child done", extra={"run_id": spec.run_id, "action": status}
         )

@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -31,6 +32,7 @@ import torch.distributed as dist
 from models import Detector, DetectorConfig, EpochCallback, InvalidInput, TrainingDiverged
 from models.distributed import fit_distributed
 from models.trainer import choose_device
+from service.domain.training import fit_in_process
 
 EXPECTED_ERRORS: dict[str, type[Exception]] = {
     "InvalidInput": InvalidInput,
@@ -60,6 +62,18 @@ def torchrun_command(
 
 
 # -- the parent side ------------------------------------------------------------------------------
+
+
+def fit_any(
+    config: DetectorConfig, x: np.ndarray, columns: list[str], callback: EpochCallback
+) -> Detector:
+    """The training job's fit: in this process, or under torchrun when `training.devices` > 1."""
+    if config.training.devices <= 1:
+        return fit_in_process(config, x, columns, callback)
+    with tempfile.TemporaryDirectory(prefix="hourglass-ddp-") as workdir:
+        return fit_with_torchrun(
+            x, config=config, columns=columns, callback=callback, workdir=Path(workdir)
+        )
 
 
 def fit_with_torchrun(

@@ -76,6 +76,12 @@ def add_epoch(
     return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
 
+def is_running_on(session: Session, run_id: int, *, worker: str) -> bool:
+    """True while the run is `running` on `worker` (not requeued, taken over or finished)."""
+    query = select(Run.id).where(Run.id == run_id, Run.status == "running", Run.worker == worker)
+    return session.scalar(query) is not None
+
+
 def claim_run(session: Session, run_id: int, *, worker: str) -> bool:
     """Atomically move a queued run to running for `worker`; False if someone else has it."""
     result = session.execute(

@@ -1,0 +1,191 @@
+"""Procrastinate workers: runs' jobs live in PostgreSQL; any number of `hourglass worker` share them.
+
+A worker trains in a thread of its own process (so a `kill -9` ends the training with it), checks
+the run's cancel flag and procrastinate's abort at every epoch, and hands its run back to the queue
+on SIGTERM. Every worker also looks for jobs of workers that stopped sending heartbeats and retries
+their runs (or fails them after `max_attempts`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing.process import BaseProcess
+
+import procrastinate
+import torch
+from procrastinate import JobContext, PsycopgConnector, RetryStrategy
+from procrastinate.jobs import Job, Status
+from procrastinate.manager import JobManager
+from procrastinate.utils import sync_to_async
+from sqlalchemy.orm import Session
+
+from service.config import Settings
+from service.domain.training import UnitOfWork, recover_stalled_run, train_run
+from service.jobs.child import worker_name
+from service.jobs.distributed import fit_any
+from service.logs import configure_logging
+from service.store.db import make_engine, make_session_factory, transaction
+from service.store.jobs import TRAINING_QUEUE, TRAINING_TASK, defer_training_job, libpq_conninfo
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingInterrupted(Exception):
+    """The worker is shutting down; the run went back to the queue for another worker."""
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs; built by an entry point from the settings."""
+
+    database_url: str
+    concurrency: int = 1
+    device: str = "auto"
+    torch_threads: int = 1
+    max_attempts: int = 3
+    heartbeat_seconds: float = 5.0
+    stalled_seconds: float = 20.0
+    shutdown_seconds: float = 1.0
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+
+class ProcrastinateDispatcher:
+    """The API side on PostgreSQL: defer a run's job in the transaction that writes the run.
+
+    With `processes` > 0 the server also starts that many worker processes of its own (the
+    single-machine convenience); a deployment sets 0 and runs `hourglass worker` containers.
+    """
+
+    def __init__(self, spec: WorkerSpec, *, processes: int = 0) -> None:
+        self._spec = spec
+        self._processes = processes
+        self._children: list[BaseProcess] = []
+
+    def enqueue(self, session: Session, run_id: int) -> None:
+        """Insert the job through procrastinate's SQL function, in the caller's transaction."""
+        defer_training_job(session, run_id)
+
+    def start(self) -> None:
+        """Start the server's own worker processes, if any."""
+        context = multiprocessing.get_context("spawn")
+        for i in range(self._processes):
+            child = context.Process(target=worker_main, args=(self._spec,), name=f"worker-{i}")
+            child.start()
+            self._children.append(child)
+
+    def stop(self) -> None:
+        """SIGTERM the worker processes: each hands its run back to the queue and exits."""
+        for child in self._children:
+            child.terminate()
+        for child in self._children:
+            child.join(timeout=60)
+            if child.is_alive():
+                child.kill()
+        self._children.clear()
+
+
+def worker_spec(settings: Settings, *, concurrency: int = 1) -> WorkerSpec:
+    """What a procrastinate worker process needs from the settings."""
+    return WorkerSpec(
+        database_url=settings.database_url,
+        concurrency=concurrency,
+        device=settings.device,
+        torch_threads=settings.torch_threads,
+        max_attempts=settings.max_attempts,
+        log_level=settings.log_level,
+        log_format=settings.log_format,
+    )
+
+
+def build_app(spec: WorkerSpec, unit: UnitOfWork) -> procrastinate.App:
+    """A procrastinate app whose one task trains a run."""
+    app = procrastinate.App(connector=PsycopgConnector(conninfo=libpq_conninfo(spec.database_url)))
+    retry = RetryStrategy(max_attempts=spec.max_attempts, retry_exceptions={TrainingInterrupted})
+
+    @app.task(name=TRAINING_TASK, queue=TRAINING_QUEUE, pass_context=True, retry=retry)
+    def train(context: JobContext, run_id: int) -> str:
+        status = train_run(
+            unit,
+            run_id,
+            worker=worker_name(),
+            device=spec.device,
+            interrupted=context.should_abort,
+            fit=fit_any,
+        )
+        if status == "interrupted":
+            raise TrainingInterrupted(f"run {run_id} handed back to the queue")
+        return status
+
+    return app
+
+
+async def recover_stalled_jobs(app: procrastinate.App, unit: UnitOfWork, spec: WorkerSpec) -> int:
+    """Retry (or fail) the runs of jobs whose worker stopped sending heartbeats."""
+    manager = app.job_manager
+    stalled = list(
+        await manager.get_stalled_jobs(
+            queue=TRAINING_QUEUE, seconds_since_heartbeat=spec.stalled_seconds
+        )
+    )
+    for job in stalled:
+        await _recover(manager, job, unit, spec.max_attempts)
+    return len(stalled)
+
+
+async def _recover(manager: JobManager, job: Job, unit: UnitOfWork, max_attempts: int) -> None:
+    run_id = int(str(job.task_kwargs["run_id"]))
+    requeued = await sync_to_async(recover_stalled_run, unit, run_id, max_attempts=max_attempts)
+    if requeued:
+        await manager.retry_job(job)
+    else:
+        await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+    logger.warning(
+        "stalled job recovered",
+        extra={"run_id": run_id, "job_id": job.id, "action": "retry" if requeued else "fail"},
+    )
+
+
+async def _recovery_loop(app: procrastinate.App, unit: UnitOfWork, spec: WorkerSpec) -> None:
+    while True:
+        await asyncio.sleep(spec.heartbeat_seconds)
+        try:
+            await recover_stalled_jobs(app, unit, spec)
+        except Exception:
+            logger.exception("stalled-job recovery failed", extra={"action": "recover"})
+
+
+async def run_worker(spec: WorkerSpec) -> None:
+    """Run jobs until SIGTERM/SIGINT; then hand running runs back and exit."""
+    engine = make_engine(spec.database_url)
+    unit = partial(transaction, make_session_factory(engine))
+    app = build_app(spec, unit)
+    async with app.open_async():
+        recovery = asyncio.create_task(_recovery_loop(app, unit, spec))
+        try:
+            await app.run_worker_async(
+                queues=[TRAINING_QUEUE],
+                concurrency=spec.concurrency,
+                name=worker_name(),
+                update_heartbeat_interval=spec.heartbeat_seconds,
+                stalled_worker_timeout=spec.stalled_seconds,
+                shutdown_graceful_timeout=spec.shutdown_seconds,
+                install_signal_handlers=True,
+            )
+        finally:
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
+    engine.dispose()
+
+
+def worker_main(spec: WorkerSpec) -> None:
+    """Entry of a worker process: its own thread budget, logging and event loop."""
+    configure_logging(spec.log_level, spec.log_format)
+    torch.set_num_threads(spec.torch_threads)
+    asyncio.run(run_worker(spec))

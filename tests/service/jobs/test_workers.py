@@ -1,0 +1,228 @@
+"""Real processes on real PostgreSQL: `hourglass serve` plus `hourglass worker`s sharing the jobs.
+
+Six runs spread over two workers; a cancel that crosses processes; a worker killed with SIGKILL in
+mid-run (its run is retried elsewhere or failed, within two minutes); a SIGTERM that hands the
+run back to the queue and exits within 60 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.service.conftest import FINISHED, TINY, normal_rows, postgres_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+logger = logging.getLogger(__name__)
+HOURGLASS = str(Path(sys.executable).parent / "hourglass")
+# Long enough to be caught in mid-run: 300 epochs of 4,000 rows in batches of 16.
+LONG = {
+    "architecture": {"hidden_layers": [32, 16], "code_size": 4, "dropout": 0.0},
+    "training": {"epochs": 300, "batch_size": 16, "early_stopping_patience": 0},
+    "calibration": {"fraction": 0.1, "alpha": 0.05},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Deployment:
+    """One API process and its worker processes on one fresh PostgreSQL database."""
+
+    env: dict[str, str]
+    client: httpx.Client
+    logs: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        with (self.logs / f"worker-{len(self.workers)}.log").open("wb") as log:
+            proc = subprocess.Popen([HOURGLASS, "worker"], env=self.env, stdout=log, stderr=log)
+        self.workers.append(proc)
+        return proc
+
+    def worker_by_pid(self, pid: int) -> subprocess.Popen[bytes]:
+        return next(w for w in self.workers if w.pid == pid)
+
+    def post_run(self, dataset_id: int, name: str, config: dict[str, Any]) -> int:
+        response = self.client.post(
+            "/v1/runs", json={"dataset_id": dataset_id, "model_name": name, **config}
+        )
+        assert response.status_code == 202, response.text
+        run_id: int = response.json()["id"]
+        return run_id
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        body: dict[str, Any] = self.client.get(f"/v1/runs/{run_id}").json()
+        return body
+
+    def wait(self, run_id: int, until: Callable[[dict[str, Any]], bool], timeout: float) -> float:
+        """Seconds until `until(run)` holds; fails after `timeout`."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if until(self.run(run_id)):
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise AssertionError(f"run {run_id} timed out: {self.run(run_id)}")
+
+
+def _wait_ready(client: httpx.Client, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "hourglass serve exited"
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("hourglass serve did not become ready")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    logs = tmp_path_factory.mktemp("deployment")
+    with postgres_database() as url:
+        port = _free_port()
+        env = os.environ | {
+            "HOURGLASS_DATABASE_URL": url,
+            "HOURGLASS_PORT": str(port),
+            "HOURGLASS_EMBEDDED_WORKERS": "0",
+            "HOURGLASS_TORCH_THREADS": "1",
+            "HOURGLASS_DEVICE": "cpu",
+        }
+        subprocess.run([HOURGLASS, "db", "upgrade"], env=env, check=True, capture_output=True)
+        with (logs / "api.log").open("wb") as log:
+            api = subprocess.Popen([HOURGLASS, "serve"], env=env, stdout=log, stderr=log)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        deployment = Deployment(env=env, client=client, logs=logs)
+        try:
+            _wait_ready(client, api)
+            deployment.start_worker()
+            deployment.start_worker()
+            yield deployment
+        finally:
+            for proc in [*deployment.workers, api]:
+                _stop(proc)
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def dataset_id(deployment: Deployment) -> int:
+    x = normal_rows(4_000, 8)
+    body = {"name": "rows", "columns": [f"c{i}" for i in range(8)], "rows": x.tolist()}
+    response = deployment.client.post("/v1/datasets", json=body)
+    assert response.status_code == 201, response.text
+    dataset: int = response.json()["id"]
+    return dataset
+
+
+def _pid(run: dict[str, Any]) -> int:
+    return int(str(run["worker"]).rsplit(":", 1)[1])
+
+
+def _running_epoch(at_least: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda run: run["status"] == "running" and run["progress"]["epoch"] >= at_least
+
+
+def test_six_runs_spread_over_two_workers(deployment: Deployment, dataset_id: int) -> None:
+    run_ids = [deployment.post_run(dataset_id, f"six-{i}", TINY) for i in range(6)]
+    for run_id in run_ids:
+        deployment.wait(run_id, lambda run: run["status"] in FINISHED, timeout=180)
+    runs = [deployment.run(run_id) for run_id in run_ids]
+    assert [run["status"] for run in runs] == ["succeeded"] * 6, runs
+    assert all(run["attempts"] == 1 for run in runs)
+    trained_by = {_pid(run) for run in runs}
+    assert trained_by == {w.pid for w in deployment.workers}
+
+
+def test_cancel_stops_a_run_another_process_trains(
+    deployment: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
+) -> None:
+    run_id = deployment.post_run(dataset_id, "cancelled", LONG)
+    deployment.wait(run_id, _running_epoch(2), timeout=60)
+    asked = time.monotonic()
+    assert deployment.client.post(f"/v1/runs/{run_id}/cancel").status_code == 202
+    deployment.wait(run_id, lambda run: run["status"] == "cancelled", timeout=30)
+    latency = time.monotonic() - asked
+    record_property("cancel_latency_seconds", round(latency, 2))
+    logger.info("cancel latency %.2f s", latency)
+    run = deployment.run(run_id)
+    assert run["progress"]["epoch"] < run["progress"]["epochs"]
+    assert run["model_version"] is None
+
+
+def test_sigkill_of_a_worker_loses_no_run(
+    deployment: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
+) -> None:
+    doomed = deployment.post_run(dataset_id, "doomed", LONG)
+    deployment.wait(doomed, _running_epoch(2), timeout=60)
+    victim = deployment.worker_by_pid(_pid(deployment.run(doomed)))
+    bystander = deployment.post_run(dataset_id, "bystander", TINY)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    killed = time.monotonic()
+    recovered = deployment.wait(
+        doomed,
+        lambda run: run["status"] == "failed" or (run["attempts"] == 2 and run["worker"]),
+        timeout=120,
+    )
+    record_property("kill9_recovery_seconds", round(recovered, 1))
+    logger.info("kill -9 recovery %.1f s", recovered)
+    run = deployment.run(doomed)
+    if run["status"] != "failed":
+        assert _pid(run) != victim.pid
+        deployment.wait(doomed, lambda r: r["status"] in FINISHED, timeout=240)
+        assert deployment.run(doomed)["status"] == "succeeded"
+    else:
+        assert "worker lost" in run["error"]
+    assert time.monotonic() - killed < 400
+    deployment.wait(bystander, lambda r: r["status"] in FINISHED, timeout=240)
+    assert deployment.run(bystander)["status"] == "succeeded"
+    assert deployment.run(bystander)["attempts"] == 1
+    deployment.start_worker()  # back to two live workers for the next test
+
+
+def test_sigterm_hands_the_run_back_and_exits(
+    deployment: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
+) -> None:
+    run_id = deployment.post_run(dataset_id, "handed-back", LONG)
+    deployment.wait(run_id, _running_epoch(2), timeout=60)
+    busy = deployment.worker_by_pid(_pid(deployment.run(run_id)))
+    sent = time.monotonic()
+    busy.send_signal(signal.SIGTERM)
+    busy.wait(timeout=60)
+    exited = time.monotonic() - sent
+    record_property("sigterm_exit_seconds", round(exited, 2))
+    assert exited < 60
+    deployment.wait(run_id, lambda run: run["attempts"] == 2 and run["worker"], timeout=60)
+    run = deployment.run(run_id)
+    assert _pid(run) != busy.pid
+    assert deployment.client.post(f"/v1/runs/{run_id}/cancel").status_code == 202
+    deployment.wait(run_id, lambda r: r["status"] == "cancelled", timeout=60)
