@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_IQR_PER_SIGMA = 1.349  # the interquartile range of a normal distribution, in σ
+_MAX_SHRINK = 3.0  # robust_bounded: a column's scale is at least std / 3
+
 
 @dataclass(frozen=True)
 class Scaler:
@@ -16,13 +19,19 @@ class Scaler:
 
     @classmethod
     def fit(cls, x: np.ndarray, method: str) -> Scaler:
-        """Fit `method` (standard, robust, minmax, none) on the rows of `x`."""
+        """Fit `method` (standard, robust, robust_bounded, minmax, none) on the rows of `x`."""
         x64 = x.astype(np.float64)
         if method == "standard":
             center, scale = x64.mean(axis=0), x64.std(axis=0)
         elif method == "robust":
             q25, center, q75 = np.percentile(x64, [25, 50, 75], axis=0)
             scale = np.where(q75 - q25 > 0, q75 - q25, x64.std(axis=0))
+        elif method == "robust_bounded":
+            # Median and a normal-consistent IQR (IQR / 1.349 = σ for normal data), so heavy tails
+            # do not shrink the bulk; but never below a third of the standard deviation, so a
+            # spiky column (tiny IQR, wide tail) is not blown up into the dominant feature.
+            q25, center, q75 = np.percentile(x64, [25, 50, 75], axis=0)
+            scale = np.maximum((q75 - q25) / _IQR_PER_SIGMA, x64.std(axis=0) / _MAX_SHRINK)
         elif method == "minmax":
             center, scale = x64.min(axis=0), np.ptp(x64, axis=0)
         elif method == "none":

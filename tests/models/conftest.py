@@ -31,6 +31,12 @@ def small_config(**training: object) -> DetectorConfig:
     return DetectorConfig.from_dict(
         {
             "architecture": {"hidden_layers": [16], "code_size": 3, "dropout": 0.0},
-            "training": {"epochs": 5, "batch_size": 64, "early_stopping_patience": 0, **training},
+            "training": {
+                "epochs": 5,
+                "batch_size": 64,
+                "validation_fraction": 0.1,
+                "early_stopping_patience": 0,
+                **training,
+            },
         }
     )
