@@ -1,16 +1,34 @@
-"""The embedded executor: start-up reconciliation of interrupted runs, and retries."""
+"""The embedded executor: start-up reconciliation of interrupted runs, and retries.
+
+Reconciliation by the server is the embedded (SQLite) mode; on PostgreSQL procrastinate finds
+stalled jobs instead (tests/service/jobs/test_workers.py).
+"""
 
 from __future__ import annotations
 
 import socket
 
+import pytest
 from sqlalchemy import update
 
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.tables import Run
-from tests.service.conftest import live_client, normal_rows, start_run, upload_rows, wait_for_run
+from tests.service.conftest import (
+    live_client,
+    migrate,
+    normal_rows,
+    start_run,
+    upload_rows,
+    wait_for_run,
+)
 
 DEAD_PID = 4_194_303  # above any pid_max default: never a live process
+
+
+@pytest.fixture
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database: the embedded mode."""
+    return migrate(f"sqlite:///{tmp_path_factory.mktemp('embedded') / 'h.db'}")
 
 
 def _mark_running(url: str, run_id: int, *, attempts: int) -> None:
@@ -27,7 +45,8 @@ def _mark_running(url: str, run_id: int, *, attempts: int) -> None:
     engine.dispose()
 
 
-def test_interrupted_run_is_retried_at_start_up(database_url: str) -> None:
+def test_interrupted_run_is_retried_at_start_up(sqlite_url: str) -> None:
+    database_url = sqlite_url
     with live_client(database_url, embedded_workers=0) as idle:
         dataset = upload_rows(idle, normal_rows(100, 4))
         run = start_run(idle, dataset["id"], "retried")
@@ -39,7 +58,8 @@ def test_interrupted_run_is_retried_at_start_up(database_url: str) -> None:
     assert not finished["worker"].endswith(f":{DEAD_PID}")
 
 
-def test_run_out_of_attempts_fails_with_a_readable_error(database_url: str) -> None:
+def test_run_out_of_attempts_fails_with_a_readable_error(sqlite_url: str) -> None:
+    database_url = sqlite_url
     with live_client(database_url, embedded_workers=0) as idle:
         dataset = upload_rows(idle, normal_rows(100, 4))
         run = start_run(idle, dataset["id"], "doomed")
