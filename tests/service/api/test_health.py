@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from service.store.db import make_engine
 from service.store.migrate import downgrade, upgrade
-from tests.service.conftest import is_problem, live_client
+from tests.service.conftest import POSTGRES_URL, empty_database, is_problem, live_client, migrate
 
 
 def test_healthz_and_readyz(client: TestClient) -> None:
@@ -49,3 +52,19 @@ def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
     is_problem(client.get("/v1/nothing"), 404)
     is_problem(client.put("/v1/datasets"), 405)
     is_problem(client.get("/v1/datasets", params={"limit": 0}), 422)
+
+
+@pytest.mark.postgres
+def test_database_down_is_503_not_500(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with empty_database("postgres", tmp_path_factory) as url:
+        migrate(url)
+        with live_client(url, embedded_workers=0) as client:
+            assert client.get("/readyz").status_code == 200
+            admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:  # the database disappears under the server
+                name = make_url(url).database
+                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            admin.dispose()
+            is_problem(client.get("/readyz"), 503)
+            is_problem(client.get("/v1/datasets"), 503)
+            assert client.get("/healthz").status_code == 200
