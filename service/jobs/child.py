@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,10 +39,19 @@ def run_child(spec: ChildSpec) -> None:
     """Train one run in this process with its own engine and thread budget."""
     configure_logging(spec.log_level, spec.log_format)
     torch.set_num_threads(spec.torch_threads)
+    stopping = threading.Event()  # SIGTERM (server shutdown): hand the run back after this epoch
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     engine = make_engine(spec.database_url)
     try:
         unit = partial(transaction, make_session_factory(engine))
-        status = train_run(unit, spec.run_id, worker=worker_name(), device=spec.device, fit=fit_any)
+        status = train_run(
+            unit,
+            spec.run_id,
+            worker=worker_name(),
+            device=spec.device,
+            fit=fit_any,
+            interrupted=stopping.is_set,
+        )
         logging.getLogger(__name__).info(
             "child done", extra={"run_id": spec.run_id, "action": status}
         )

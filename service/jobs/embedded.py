@@ -18,6 +18,7 @@ from service.jobs.child import ChildSpec, run_child
 from service.store.db import SessionFactory, transaction
 
 logger = logging.getLogger(__name__)
+STOP_SECONDS = 20.0
 
 
 def pid_is_gone(worker: str | None) -> bool:
@@ -82,9 +83,12 @@ class EmbeddedDispatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
         for child in self._children.values():
-            child.terminate()
+            child.terminate()  # the child hands its run back after the current epoch
         for child in self._children.values():
-            child.join(timeout=10)
+            child.join(timeout=STOP_SECONDS)
+            if child.is_alive():
+                child.kill()
+                child.join()
         self._reap()
 
     @property

@@ -7,6 +7,7 @@ stalled jobs instead (tests/service/jobs/test_workers.py).
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from sqlalchemy import update
@@ -88,3 +89,18 @@ def test_failed_training_keeps_a_readable_error(database_url: str) -> None:
     assert finished["status"] == "failed" and finished["model_version"] is None
     assert "too few" in finished["error"] and "Traceback" not in finished["error"]
     assert finished["finished_at"] is not None
+
+
+def test_shutdown_hands_a_training_run_back_to_the_queue(sqlite_url: str) -> None:
+    long = {"training": {"epochs": 5000, "batch_size": 8, "early_stopping_patience": 0}}
+    with live_client(sqlite_url) as client:
+        dataset = upload_rows(client, normal_rows(200, 4))
+        run = start_run(client, dataset["id"], "handed-back", **long)
+        deadline = time.monotonic() + 120
+        while not client.get(f"/v1/runs/{run['id']}/epochs").json()["items"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    with live_client(sqlite_url, embedded_workers=0) as idle:
+        back = idle.get(f"/v1/runs/{run['id']}").json()
+        assert back["status"] == "queued" and "handed back" in back["error"]
+        assert idle.post(f"/v1/runs/{run['id']}/cancel").json()["status"] == "cancelled"
