@@ -20,6 +20,7 @@ HAND_READ: list[type[BaseModel]] = [
     AnomaliesRequest,
 ]
 ERRORS = {
+    "400": "The multipart body cannot be parsed",
     "401": "Missing or unknown API key",
     "403": "The API key lacks the scope",
     "404": "Unknown id, name, version or alias",
@@ -35,12 +36,35 @@ def _problem_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
 
 
-def _add_errors(path: str, operation: dict[str, Any]) -> None:
+CONFLICTS = {
+    ("delete", "/v1/datasets/{dataset_id}"),
+    ("post", "/v1/runs"),
+    ("post", "/v1/runs/{run_id}/cancel"),
+}
+REFERENCES = {("post", "/v1/runs"), ("post", "/v1/models/{ref}/calibrate")}
+
+
+def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
+    """The problem statuses one operation can answer with."""
+    if not path.startswith("/v1/"):
+        return ["503"] if path == "/readyz" else []
+    codes = ["401", "403", "422", "503"]
+    if "{" in path or (method, path) in REFERENCES:
+        codes.append("404")
+    if (method, path) in CONFLICTS:
+        codes.append("409")
+    if "requestBody" in operation:
+        codes.append("413")
+        if "multipart/form-data" in operation["requestBody"]["content"]:
+            codes.append("400")
+    return sorted(codes)
+
+
+def _add_errors(method: str, path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
-    codes = ERRORS if path.startswith("/v1/") else {"503": ERRORS["503"]}
-    for code, description in codes.items():
-        responses[code] = _problem_response(description)
-    responses["default"] = _problem_response("Any other error")
+    for code in error_codes(method, path, operation):
+        responses[code] = _problem_response(ERRORS[code])
+    responses["default"] = _problem_response("Any other error (405, 500)")
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -59,7 +83,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     for path, item in document.get("paths", {}).items():
-        for operation in item.values():
-            _add_errors(path, operation)
+        for method, operation in item.items():
+            _add_errors(method, path, operation)
     app.openapi_schema = document
     return document
