@@ -17,11 +17,12 @@ from service.config import Settings, is_loopback
 from service.domain import datasets, runs
 from service.domain import keys as key_domain
 from service.domain.training import train_run
+from service.errors import ServiceError
 from service.jobs.base import NoDispatcher
 from service.jobs.child import worker_name
 from service.jobs.worker import worker_main, worker_spec
 from service.logs import configure_logging
-from service.store.db import make_engine, make_session_factory, transaction
+from service.store.db import SessionFactory, make_engine, make_session_factory, transaction
 from service.store.migrate import upgrade
 
 logger = logging.getLogger("hourglass")
@@ -136,12 +137,11 @@ def train(
     torch.set_num_threads(settings.torch_threads)
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
-    overrides = {} if epochs is None else {"training": {"epochs": epochs}}
-    with transaction(factory) as session, file.open("rb") as handle:
-        dataset = datasets.create_dataset_from_file(session, handle, filename=file.name, name=None)
-        request = runs.RunRequest(dataset.id, model_name or file.stem, overrides)
-        run = runs.create_run(session, request, queue=NoDispatcher(), idempotency_key=None)
-        run_id, total = run.id, run.epochs
+    try:
+        run_id, total = _queue_local_run(factory, file, model_name or file.stem, epochs)
+    except ServiceError as exc:
+        _echo(f"{file}: {exc.detail}")
+        raise typer.Exit(code=2) from exc
     with typer.progressbar(length=total, label=f"run {run_id}") as bar:
 
         def show(epoch: int, train_loss: float, val_loss: float | None, seconds: float) -> None:
@@ -150,20 +150,26 @@ def train(
                 f"  epoch {epoch}: train_loss={train_loss:.5f} val_loss={val_loss} ({seconds:.2f}s)"
             )
 
+        unit = partial(transaction, factory)
         status = train_run(
-            partial(transaction, factory),
-            run_id,
-            worker=worker_name(),
-            device=settings.device,
-            observer=show,
+            unit, run_id, worker=worker_name(), device=settings.device, observer=show
         )
     with transaction(factory) as session:
-        finished = runs.get_run(session, run_id)
-        _echo(
-            f"run {run_id} {status}: {finished.model_name} v{finished.model_version} {finished.error or ''}"
-        )
+        done = runs.get_run(session, run_id)
+        _echo(f"run {run_id} {status}: {done.model_name} v{done.model_version} {done.error or ''}")
     engine.dispose()
     raise typer.Exit(code=0 if status == "succeeded" else 1)
+
+
+def _queue_local_run(
+    factory: SessionFactory, file: Path, model_name: str, epochs: int | None
+) -> tuple[int, int]:
+    overrides = {} if epochs is None else {"training": {"epochs": epochs}}
+    with transaction(factory) as session, file.open("rb") as handle:
+        dataset = datasets.create_dataset_from_file(session, handle, filename=file.name, name=None)
+        request = runs.RunRequest(dataset.id, model_name, overrides)
+        run = runs.create_run(session, request, queue=NoDispatcher(), idempotency_key=None)
+        return run.id, run.epochs
 
 
 @app.command()

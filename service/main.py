@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import torch
 from fastapi import FastAPI
@@ -27,6 +27,7 @@ from service.store.db import make_engine, make_session_factory, transaction
 from service.store.migrate import is_at_head
 
 logger = logging.getLogger(__name__)
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def make_dispatcher(settings: Settings, services: Services) -> Dispatcher:
@@ -64,10 +65,10 @@ def prepare(settings: Settings, services: Services) -> None:
         )
 
 
-def create_app(settings: Settings, *, dispatcher: Dispatcher | None = None) -> FastAPI:
-    """Compose engine, sessions, cache and job dispatcher into the app."""
+def make_services(settings: Settings) -> Services:
+    """Engine, sessions and the Detector cache; the job queue is attached by create_app."""
     engine = make_engine(settings.database_url)
-    services = Services(
+    return Services(
         engine=engine,
         factory=make_session_factory(engine),
         cache=DetectorCache(settings.model_cache_size),
@@ -75,8 +76,10 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher | None = None) -> F
         max_rows=settings.max_rows,
         max_body_bytes=settings.max_body_bytes,
     )
-    jobs = dispatcher or make_dispatcher(settings, services)
-    services.queue = jobs
+
+
+def make_lifespan(settings: Settings, services: Services, jobs: Dispatcher) -> Lifespan:
+    """Start-up checks, thread budget and the job dispatcher; the reverse on shutdown."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -89,14 +92,21 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher | None = None) -> F
             yield
         finally:
             jobs.stop()
-            engine.dispose()
+            services.engine.dispose()
             logger.info("stopped", extra={"action": "stop"})
 
+    return lifespan
+
+
+def create_app(settings: Settings, *, dispatcher: Dispatcher | None = None) -> FastAPI:
+    """Compose engine, sessions, cache and job dispatcher into the app."""
+    services = make_services(settings)
+    services.queue = jobs = dispatcher or make_dispatcher(settings, services)
     app = FastAPI(
         title="Hourglass",
         version="1.0.0",
         description="Trains and hosts bottleneck autoencoders: embed, reconstruct, anomalies.",
-        lifespan=lifespan,
+        lifespan=make_lifespan(settings, services, jobs),
     )
     app.state.services = services
     for router in (health, datasets, runs, registry, inference):

@@ -51,3 +51,11 @@ def test_serve_refuses_a_public_bind_without_keys(tmp_path: Path) -> None:
     runner.invoke(app, ["db", "upgrade"], env=env)
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0"], env=env)
     assert result.exit_code == 2 and "refusing" in result.output
+
+
+def test_train_on_a_bad_file_names_the_cell(cli_env: dict[str, str], tmp_path: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"], env=cli_env)
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n3,x\n")
+    result = runner.invoke(app, ["train", str(path)], env=cli_env)
+    assert result.exit_code == 2 and "row 1, column 'b'" in result.output
