@@ -12,6 +12,7 @@ from typing import Annotated
 import torch
 import typer
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.config import Settings, is_loopback
 from service.domain import datasets, runs
@@ -73,6 +74,8 @@ def _keys_exist(settings: Settings) -> bool:
     try:
         with transaction(make_session_factory(engine)) as session:
             return key_domain.keys_required(session)
+    except SQLAlchemyError:  # no database or no schema yet: certainly no keys
+        return False
     finally:
         engine.dispose()
 
