@@ -137,6 +137,10 @@ def _require_process_group() -> tuple[int, int]:
 def _member(net: Autoencoder, cfg: TrainingConfig) -> _Member:
     device = next(net.parameters()).device
     device_ids = [device] if device.type == "cuda" else None
+    if device.type == "cuda":
+        # Batch statistics over the global batch. SyncBatchNorm has no CPU kernel, so on gloo
+        # each rank normalises over its share (batch_size / devices rows): keep that share >= 64.
+        nn.SyncBatchNorm.convert_sync_batchnorm(net)  # type: ignore[no-untyped-call]
     replica = _Replica(net, device_ids=device_ids)  # broadcasts rank 0's weights
     return _Member(net, replica, make_optimizer(net, cfg))
 
