@@ -8,7 +8,9 @@ import torch
 
 from models import Detector, DetectorConfig
 from models.autoencoder import Autoencoder
-from models.trainer import FastPath, FlatParameters, train
+from models.fastpath import FastPath
+from models.flat import FlatParameters
+from models.trainer import train
 
 
 def _config(**arch: object) -> DetectorConfig:
