@@ -32,7 +32,7 @@ class ArchitectureIn(_Section):
 
 
 class PreprocessingIn(_Section):
-    scaling: Literal["standard", "robust", "minmax", "none"] | None = None
+    scaling: Literal["standard", "robust", "robust_bounded", "minmax", "none"] | None = None
 
 
 class TrainingIn(_Section):

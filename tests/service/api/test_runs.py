@@ -35,6 +35,16 @@ def test_config_defaults_come_from_the_engine(idle: TestClient, dataset: dict[st
     assert idle.get(f"/v1/runs/{run['id']}/epochs").json() == {"items": []}
 
 
+def test_a_runs_config_can_be_posted_again(idle: TestClient, dataset: dict[str, Any]) -> None:
+    # Clients copy a run's echoed config into the next request; the defaults must be accepted.
+    first = idle.post("/v1/runs", json={"dataset_id": dataset["id"], "model_name": "copy"}).json()
+    again = idle.post(
+        "/v1/runs", json={"dataset_id": dataset["id"], "model_name": "copy", **first["config"]}
+    )
+    assert again.status_code == 202, again.text
+    assert again.json()["config"] == first["config"]
+
+
 def test_idempotency_key_returns_the_same_run(idle: TestClient, dataset: dict[str, Any]) -> None:
     body = {"dataset_id": dataset["id"], "model_name": "idem"}
     headers = {"Idempotency-Key": "abc-123"}
