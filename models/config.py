@@ -7,6 +7,7 @@ nested dict and names the bad field (`"architecture.activation: must be one of â
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
@@ -82,6 +83,20 @@ class ArchitectureConfig:
         if hidden is None:
             hidden = default_hidden_layers(n_features, code)
         return replace(self, hidden_layers=hidden, code_size=code)
+
+    def parameter_count(self, n_features: int) -> int:
+        """Trainable parameters of all members for `n_features` columns, without building them."""
+        arch = self.resolved(n_features)
+        assert arch.hidden_layers is not None and arch.code_size is not None
+        code = arch.code_size
+        code_out = 2 * code if arch.variant == "variational" else code
+        norm = 0 if arch.normalization == "none" else 2  # scale and shift per unit
+        encoder = list(itertools.pairwise((n_features, *arch.hidden_layers)))
+        decoder = list(itertools.pairwise((code, *reversed(arch.hidden_layers))))
+        blocks = sum(a * b + (1 + norm) * b for a, b in encoder + decoder)
+        to_code = ((encoder[-1][1] if encoder else n_features) + 1) * code_out
+        to_output = ((decoder[-1][1] if decoder else code) + 1) * n_features
+        return arch.ensemble_size * (blocks + to_code + to_output)
 
 
 def default_code_size(n_features: int) -> int:

@@ -141,7 +141,9 @@ def train(
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     try:
-        run_id, total = _queue_local_run(factory, file, model_name or file.stem, epochs)
+        run_id, total = _queue_local_run(
+            factory, file, model_name or file.stem, epochs, settings.max_parameters
+        )
     except ServiceError as exc:
         _echo(f"{file}: {exc.detail}")
         raise typer.Exit(code=2) from exc
@@ -165,13 +167,19 @@ def train(
 
 
 def _queue_local_run(
-    factory: SessionFactory, file: Path, model_name: str, epochs: int | None
+    factory: SessionFactory, file: Path, model_name: str, epochs: int | None, max_parameters: int
 ) -> tuple[int, int]:
     overrides = {} if epochs is None else {"training": {"epochs": epochs}}
     with transaction(factory) as session, file.open("rb") as handle:
         dataset = datasets.create_dataset_from_file(session, handle, filename=file.name, name=None)
         request = runs.RunRequest(dataset.id, model_name, overrides)
-        run = runs.create_run(session, request, queue=NoDispatcher(), idempotency_key=None)
+        run = runs.create_run(
+            session,
+            request,
+            queue=NoDispatcher(),
+            idempotency_key=None,
+            max_parameters=max_parameters,
+        )
         return run.id, run.epochs
 
 

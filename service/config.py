@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     api_keys: str = ""
     max_body_mb: float = Field(default=100.0, gt=0)
     max_rows: int = Field(default=100_000, ge=1)
+    max_parameters: int = Field(default=20_000_000, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     embedded_workers: int = Field(default=1, ge=0)
     torch_threads: int = Field(default_factory=default_torch_threads, ge=1)

@@ -74,6 +74,7 @@ def make_services(settings: Settings) -> Services:
         cache=DetectorCache(settings.model_cache_size),
         queue=NoDispatcher(),
         max_rows=settings.max_rows,
+        max_parameters=settings.max_parameters,
         max_body_bytes=settings.max_body_bytes,
     )
 

@@ -27,6 +27,7 @@ class Services:
     cache: DetectorCache
     queue: JobQueue
     max_rows: int
+    max_parameters: int
     max_body_bytes: int
 
 

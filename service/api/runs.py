@@ -54,7 +54,13 @@ def create_run(
 ) -> RunRead:
     """Queue a training run; a retried request with the same Idempotency-Key gets the same run."""
     request = domain.RunRequest(body.dataset_id, body.model_name, body.partial_config())
-    run = domain.create_run(session, request, queue=services.queue, idempotency_key=idempotency_key)
+    run = domain.create_run(
+        session,
+        request,
+        queue=services.queue,
+        idempotency_key=idempotency_key,
+        max_parameters=services.max_parameters,
+    )
     return read_run(run)
 
 

@@ -34,7 +34,9 @@ class RunRequest:
     config: dict[str, Any]
 
 
-def resolve_config(partial: dict[str, Any], n_features: int) -> dict[str, Any]:
+def resolve_config(
+    partial: dict[str, Any], n_features: int, *, max_parameters: int
+) -> dict[str, Any]:
     """The full config: the engine's defaults filled in and layer sizes derived for the data."""
     try:
         config = DetectorConfig.from_dict(partial)
@@ -43,11 +45,29 @@ def resolve_config(partial: dict[str, Any], n_features: int) -> dict[str, Any]:
         field = message.split(":", 1)[0] if ":" in message else ""
         loc: list[str | int] = ["body", *[p for p in field.split(".") if p]]
         raise BadConfig(message, errors=[{"loc": loc, "msg": message}]) from exc
+    _check_size(config, n_features, max_parameters)
     return config.resolved(n_features).to_dict()
 
 
+def _check_size(config: DetectorConfig, n_features: int, max_parameters: int) -> None:
+    # Refused here, with the field named, rather than by a worker running out of memory.
+    count = config.architecture.parameter_count(n_features)
+    if count > max_parameters:
+        message = (
+            f"architecture: {count:,} parameters for {n_features} features is over this "
+            f"server's limit of {max_parameters:,} (HOURGLASS_MAX_PARAMETERS); use narrower "
+            "hidden_layers, a smaller code_size or fewer ensemble members"
+        )
+        raise BadConfig(message, errors=[{"loc": ["body", "architecture"], "msg": message}])
+
+
 def create_run(
-    session: Session, request: RunRequest, *, queue: JobQueue, idempotency_key: str | None
+    session: Session,
+    request: RunRequest,
+    *,
+    queue: JobQueue,
+    idempotency_key: str | None,
+    max_parameters: int,
 ) -> Run:
     """Validate, write a queued run and enqueue its job in the same transaction."""
     fingerprint = _fingerprint(request)
@@ -56,7 +76,7 @@ def create_run(
         if earlier is not None:
             return earlier
     dataset = get_dataset(session, request.dataset_id)
-    config = resolve_config(request.config, dataset.n_features)
+    config = resolve_config(request.config, dataset.n_features, max_parameters=max_parameters)
     run = store.add_run(
         session,
         dataset_id=dataset.id,

@@ -52,3 +52,16 @@ def test_every_activation_builds_and_runs(activation: str) -> None:
     net = Autoencoder(3, ArchitectureConfig(hidden_layers=(4,), code_size=2, activation=activation))
     assert net(torch.randn(2, 3)).reconstruction.shape == (2, 3)
     assert net.layers()[0].activation == activation
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("normalization", ["none", "batch", "layer"])
+@pytest.mark.parametrize("hidden", [(), (12,), (12, 8), None])
+def test_parameter_count_is_that_of_the_built_nets(
+    variant: str, normalization: str, hidden: tuple[int, ...] | None
+) -> None:
+    arch = ArchitectureConfig(
+        hidden_layers=hidden, variant=variant, normalization=normalization, ensemble_size=2
+    )
+    built = sum(p.numel() for p in Autoencoder(5, arch).parameters())
+    assert arch.parameter_count(5) == 2 * built

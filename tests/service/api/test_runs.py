@@ -98,6 +98,9 @@ def test_cancel_queued_run_then_409(idle: TestClient, dataset: dict[str, Any]) -
         ({"training": {"learning_rate": -1}}, "learning_rate"),
         ({"calibration": {"alpha": 0.9}}, "alpha"),
         ({"architecture": {"unknown": 1}}, "unknown"),
+        # 2 × 65,536² weights: refused up front, not by a worker that runs out of memory.
+        ({"architecture": {"hidden_layers": [65536, 65536]}}, "architecture"),
+        ({"architecture": {"hidden_layers": [4096, 4096], "ensemble_size": 2}}, "architecture"),
     ],
 )
 def test_bad_config_is_422_naming_the_field(
