@@ -124,16 +124,34 @@ class PreprocessingConfig:
         _choice("scaling", self.scaling, SCALINGS)
 
 
+STEP_BUDGET = 10_000  # default training length, in optimiser steps
+MAX_DEFAULT_EPOCHS = 80
+MIN_DEFAULT_EPOCHS = 5
+
+
+def default_epochs(n_train: int, batch_size: int) -> int:
+    """Epochs for about STEP_BUDGET steps over `n_train` rows, within [5, 80].
+
+    Every set under ~9,000 rows gets 80 epochs; a larger one fewer, so the net sees a similar
+    number of updates whatever the size of the data: on the full shuttle set (49k rows) 80 epochs
+    scored 0.958 ROC-AUC and 10–20 epochs 0.99, in a quarter of the time (bench/anomaly.py).
+    """
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    epochs = math.ceil(STEP_BUDGET / steps_per_epoch)
+    return max(MIN_DEFAULT_EPOCHS, min(MAX_DEFAULT_EPOCHS, epochs))
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Optimiser, batches, epochs, early stopping, seed and device.
 
-    Defaults: a fixed 80 epochs of batches of 64 and no validation split (`validation_fraction`
-    0, so no early stopping): on the bench sets, validation loss did not predict detection, and
-    every row goes to training. Set `validation_fraction` > 0 to get early stopping back.
+    Defaults: batches of 64, `epochs` from the number of rows (`default_epochs`: about 10,000
+    steps, 5 to 80 epochs), and no validation split (`validation_fraction` 0, so no early
+    stopping): on the bench sets, validation loss did not predict detection, and every row goes to
+    training. Set `validation_fraction` > 0 to get early stopping back.
     """
 
-    epochs: int = 80
+    epochs: int | None = None
     batch_size: int = 64
     learning_rate: float = 0.001
     weight_decay: float = 0.0
@@ -146,7 +164,8 @@ class TrainingConfig:
     devices: int = 1  # processes (GPUs) under torchrun DDP; the service launches them when > 1
 
     def __post_init__(self) -> None:
-        _number("epochs", self.epochs, 1, 100_000, integer=True)
+        if self.epochs is not None:
+            _number("epochs", self.epochs, 1, 100_000, integer=True)
         _number("batch_size", self.batch_size, 1, 1 << 20, integer=True)
         _number("learning_rate", self.learning_rate, 1e-8, 10.0)
         _number("weight_decay", self.weight_decay, 0.0, 10.0)
@@ -158,6 +177,13 @@ class TrainingConfig:
         _number("seed", self.seed, 0, 2**32 - 1, integer=True)
         _choice("device", self.device, DEVICES)
         _number("devices", self.devices, 1, 64, integer=True)
+
+    @property
+    def epoch_count(self) -> int:
+        """`epochs`, which `DetectorConfig.resolved` derives from the rows when it is None."""
+        if self.epochs is None:
+            raise ValueError("training.epochs is unset: resolve the config for the data first")
+        return self.epochs
 
 
 @dataclass(frozen=True)
@@ -213,9 +239,19 @@ class DetectorConfig:
         out["architecture"]["hidden_layers"] = None if hidden is None else list(hidden)
         return out
 
-    def resolved(self, n_features: int) -> DetectorConfig:
-        """The same config with layer sizes derived for `n_features` columns."""
-        return replace(self, architecture=self.architecture.resolved(n_features))
+    def resolved(self, n_features: int, n_rows: int) -> DetectorConfig:
+        """The same config with layer sizes and epochs derived for the data's shape."""
+        training = self.training
+        if training.epochs is None:
+            n_train = self.split_sizes(n_rows)[2]
+            training = replace(training, epochs=default_epochs(n_train, training.batch_size))
+        return replace(self, architecture=self.architecture.resolved(n_features), training=training)
+
+    def split_sizes(self, n_rows: int) -> tuple[int, int, int]:
+        """How many of `n_rows` rows go to calibration, validation and training."""
+        n_cal = max(1, round(self.calibration.fraction * n_rows))
+        n_val = round(self.training.validation_fraction * (n_rows - n_cal))
+        return n_cal, n_val, n_rows - n_cal - n_val
 
 
 def _check_keys(prefix: str, data: object, allowed: dict[str, Any] | set[str]) -> None:

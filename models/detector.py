@@ -39,7 +39,7 @@ class Detector:
         rows = as_rows(x, columns=columns)
         self.columns_ = _column_names(columns, rows.shape[1])
         self.n_features_in_ = rows.shape[1]
-        self.config_ = self.config.resolved(rows.shape[1])
+        self.config_ = self.config.resolved(rows.shape[1], rows.shape[0])
         split = split_rows(rows.shape[0], self.config_, seed=self.config_.training.seed)
         self.scaler_ = Scaler.fit(rows[split.fit], self.config_.preprocessing.scaling)
         self.device_ = choose_device(self.config_.training.device)

@@ -76,7 +76,7 @@ def fit_distributed(
     rows = as_rows(x, columns=columns)
     det.columns_ = _column_names(columns, rows.shape[1])
     det.n_features_in_ = rows.shape[1]
-    det.config_ = det.config.resolved(rows.shape[1])
+    det.config_ = det.config.resolved(rows.shape[1], rows.shape[0])
     split = split_rows(rows.shape[0], det.config_, seed=det.config_.training.seed)
     det.scaler_ = Scaler.fit(rows[split.fit], det.config_.preprocessing.scaling)
     det.device_ = device or choose_device(det.config_.training.device)
@@ -104,7 +104,7 @@ def train_distributed(
     gen = torch.Generator().manual_seed(cfg.seed)
     has_val = x_val is not None and x_val.shape[0] > 0
     result = TrainResult()
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, cfg.epoch_count + 1):
         started = time.perf_counter()
         active = [m for m in members if not m.done]
         train_loss = _mean([_train_epoch(m, x_train, cfg, gen, rank, world) for m in active])

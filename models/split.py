@@ -26,9 +26,8 @@ class Split:
 
 def split_rows(n: int, config: DetectorConfig, *, seed: int) -> Split:
     """Shuffle `n` rows under `seed` and cut off the calibration, then the validation rows."""
-    n_cal = max(1, round(config.calibration.fraction * n))
-    n_val = round(config.training.validation_fraction * (n - n_cal))
-    if n - n_cal - n_val < 2:
+    n_cal, n_val, n_train = config.split_sizes(n)
+    if n_train < 2:
         raise InvalidInput(
             f"{n} rows are too few: calibration takes {n_cal} and validation {n_val}, "
             "and training needs at least 2"

@@ -181,7 +181,7 @@ def _train(
 ) -> TrainResult:
     gen = torch.Generator().manual_seed(cfg.seed)
     result = TrainResult()
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, cfg.epoch_count + 1):
         started = time.perf_counter()
         active = [m for m in members if not m.done]
         train_loss = _mean([_train_epoch(m, m.flat, x_train, cfg, gen) for m in active])

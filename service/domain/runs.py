@@ -35,7 +35,7 @@ class RunRequest:
 
 
 def resolve_config(
-    partial: dict[str, Any], n_features: int, *, max_parameters: int
+    partial: dict[str, Any], *, n_features: int, n_rows: int, max_parameters: int
 ) -> dict[str, Any]:
     """The full config: the engine's defaults filled in and layer sizes derived for the data."""
     try:
@@ -46,7 +46,7 @@ def resolve_config(
         loc: list[str | int] = ["body", *[p for p in field.split(".") if p]]
         raise BadConfig(message, errors=[{"loc": loc, "msg": message}]) from exc
     _check_size(config, n_features, max_parameters)
-    return config.resolved(n_features).to_dict()
+    return config.resolved(n_features, n_rows).to_dict()
 
 
 def _check_size(config: DetectorConfig, n_features: int, max_parameters: int) -> None:
@@ -76,7 +76,12 @@ def create_run(
         if earlier is not None:
             return earlier
     dataset = get_dataset(session, request.dataset_id)
-    config = resolve_config(request.config, dataset.n_features, max_parameters=max_parameters)
+    config = resolve_config(
+        request.config,
+        n_features=dataset.n_features,
+        n_rows=dataset.n_rows,
+        max_parameters=max_parameters,
+    )
     run = store.add_run(
         session,
         dataset_id=dataset.id,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from models import DetectorConfig
-from models.config import default_code_size, default_hidden_layers
+from models.config import default_code_size, default_epochs, default_hidden_layers
 
 
 def test_round_trip_through_dict_keeps_every_field() -> None:
@@ -45,6 +45,29 @@ def test_default_sizes_form_an_hourglass(d: int) -> None:
 
 
 def test_resolved_fills_sizes_and_keeps_given_ones() -> None:
-    resolved = DetectorConfig.from_dict({"architecture": {"code_size": 5}}).resolved(20)
+    resolved = DetectorConfig.from_dict({"architecture": {"code_size": 5}}).resolved(20, 100)
     assert resolved.architecture.code_size == 5
     assert resolved.architecture.hidden_layers is not None
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "epochs"),
+    [(50, 80), (8_000, 80), (20_000, 36), (49_097, 15), (2_000_000, 5)],
+)
+def test_default_epochs_give_about_ten_thousand_steps_within_five_to_eighty(
+    n_rows: int, epochs: int
+) -> None:
+    resolved = DetectorConfig().resolved(9, n_rows)
+    assert resolved.training.epochs == epochs
+    n_train = resolved.split_sizes(n_rows)[2]
+    assert n_train == n_rows - round(0.1 * n_rows)
+    assert default_epochs(n_train, 64) == epochs
+
+
+def test_given_epochs_are_kept_and_unresolved_ones_are_refused_by_the_trainer() -> None:
+    assert (
+        DetectorConfig.from_dict({"training": {"epochs": 3}}).resolved(9, 49_097).training.epochs
+        == 3
+    )
+    with pytest.raises(ValueError, match="resolve the config"):
+        _ = DetectorConfig().training.epoch_count

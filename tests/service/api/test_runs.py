@@ -28,7 +28,7 @@ def dataset(idle: TestClient) -> dict[str, Any]:
 def test_config_defaults_come_from_the_engine(idle: TestClient, dataset: dict[str, Any]) -> None:
     body = {"dataset_id": dataset["id"], "model_name": "m", "training": {"epochs": 7}}
     run = idle.post("/v1/runs", json=body).json()
-    expected = DetectorConfig.from_dict({"training": {"epochs": 7}}).resolved(4).to_dict()
+    expected = DetectorConfig.from_dict({"training": {"epochs": 7}}).resolved(4, 50).to_dict()
     assert run["config"] == expected
     assert run["status"] == "queued" and run["progress"] == {"epoch": 0, "epochs": 7}
     assert run["attempts"] == 0 and run["worker"] is None and run["model_version"] is None
