@@ -45,6 +45,7 @@ def request_body(schema: type[BaseModel], *, npy: bool = False, multipart: bool 
             "schema": {
                 "type": "object",
                 "required": ["file"],
+                "additionalProperties": False,
                 "properties": {
                     "file": {"type": "string", "format": "binary"},
                     "name": {"type": "string", "maxLength": 200},

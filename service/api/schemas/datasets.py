@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.schemas.common import Timestamp
@@ -13,7 +15,9 @@ class DatasetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
     columns: list[str] | None = Field(default=None, description="Default: f0…fn.")
-    rows: list[list[float]] = Field(description="Equally long rows of finite numbers.")
+    rows: list[Annotated[list[float], Field(min_length=1)]] = Field(
+        min_length=1, description="Equally long rows of finite numbers."
+    )
 
 
 class DatasetRead(BaseModel):

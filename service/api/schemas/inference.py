@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
+
+Rows = Annotated[list[Annotated[list[float], Field(min_length=1)]], Field(min_length=1)]
+Records = Annotated[list[Annotated[dict[str, float], Field(min_length=1)]], Field(min_length=1)]
+# Exactly one of `instances` and `records`; neither may be null (the server says 422 otherwise).
+ONE_OF_ROWS: JsonDict = {"oneOf": [{"required": ["instances"]}, {"required": ["records"]}]}
 
 
 class _Rows(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    instances: list[list[float]] | None = Field(
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ONE_OF_ROWS)
+    instances: Rows | SkipJsonSchema[None] = Field(
         default=None, description="Rows ordered like the model's columns."
     )
-    records: list[dict[str, float]] | None = Field(
+    records: Records | SkipJsonSchema[None] = Field(
         default=None, description="Rows as objects keyed by column name."
     )
 

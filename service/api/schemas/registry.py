@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from service.api.schemas.common import MAX_ID, Id, Timestamp
+from service.api.schemas.inference import Rows
 
 
 class ModelSummaryRead(BaseModel):
@@ -51,9 +53,12 @@ class LayerRead(BaseModel):
 class CalibrateRequest(BaseModel):
     """Normal rows to recalibrate on: a stored dataset, or rows in the model's column order."""
 
-    model_config = ConfigDict(extra="forbid")
-    dataset_id: Id | None = None
-    instances: list[list[float]] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["dataset_id"]}, {"required": ["instances"]}]},
+    )
+    dataset_id: Id | SkipJsonSchema[None] = None
+    instances: Rows | SkipJsonSchema[None] = None
 
 
 class CalibrationRead(BaseModel):
