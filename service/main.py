@@ -110,9 +110,10 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher | None = None) -> F
         lifespan=make_lifespan(settings, services, jobs),
     )
     app.state.services = services
-    for router in (health, datasets, runs, registry, inference):
-        app.include_router(router.router)
-    problems.install(app)
+    routers = [module.router for module in (health, datasets, runs, registry, inference)]
+    for router in routers:
+        app.include_router(router)
+    problems.install(app, routers)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

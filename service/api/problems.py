@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -74,11 +75,20 @@ async def on_validation_error(_request: Request, exc: Exception) -> Response:
     return problem(422, "ValidationError", detail or "invalid request", errors_=items)
 
 
-async def on_http_error(_request: Request, exc: Exception) -> Response:
+async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     title = HTTP_TITLES.get(exc.status_code, f"Http{exc.status_code}")
-    headers = dict(exc.headers) if exc.headers else None
-    return problem(exc.status_code, title, str(exc.detail), headers=headers)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (starlette names only the first route's)."""
+    routes: list[APIRoute] = request.app.state.api_routes
+    path = request.url.path
+    return sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
 
 
 async def on_database_down(_request: Request, exc: Exception) -> Response:
@@ -91,8 +101,11 @@ async def on_unexpected(_request: Request, exc: Exception) -> Response:
     return problem(500, "InternalError", "an unexpected error occurred; it has been logged")
 
 
-def install(app: FastAPI) -> None:
-    """Route every error through a problem document."""
+def install(app: FastAPI, routers: list[APIRouter]) -> None:
+    """Route every error through a problem document; `routers` are the app's, for `Allow`."""
+    app.state.api_routes = [
+        r for router in routers for r in router.routes if isinstance(r, APIRoute)
+    ]
     app.add_exception_handler(errors.ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)

@@ -16,7 +16,7 @@ class DatasetCreate(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     columns: list[str] | None = Field(default=None, description="Default: f0…fn.")
     rows: list[Annotated[list[float], Field(min_length=1)]] = Field(
-        min_length=1, description="Equally long rows of finite numbers."
+        min_length=2, description="At least 2 equally long rows of finite numbers."
     )
 
 

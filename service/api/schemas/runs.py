@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from service.api.schemas.common import Id, Timestamp
 
@@ -12,48 +13,56 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
 
 class _Section(BaseModel):
+    """Omitted fields take the engine's defaults. Only fields whose engine value may be None
+    (derived sizes and epochs, no clipping, no contamination) are documented as nullable."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class ArchitectureIn(_Section):
-    kind: Literal["dense"] | None = None
+    kind: Literal["dense"] | SkipJsonSchema[None] = None
     hidden_layers: list[int] | None = Field(default=None, description="Default: from the width.")
     code_size: int | None = Field(default=None, description="Default: from the width.")
-    activation: Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"] | None = (
-        None
-    )
-    dropout: float | None = None
-    normalization: Literal["none", "batch", "layer"] | None = None
-    variant: Literal["plain", "denoising", "sparse", "variational"] | None = None
-    noise_std: float | None = None
-    sparsity_weight: float | None = None
-    beta: float | None = None
-    ensemble_size: int | None = None
+    activation: (
+        Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"]
+        | SkipJsonSchema[None]
+    ) = None
+    dropout: float | SkipJsonSchema[None] = None
+    normalization: Literal["none", "batch", "layer"] | SkipJsonSchema[None] = None
+    variant: Literal["plain", "denoising", "sparse", "variational"] | SkipJsonSchema[None] = None
+    noise_std: float | SkipJsonSchema[None] = None
+    sparsity_weight: float | SkipJsonSchema[None] = None
+    beta: float | SkipJsonSchema[None] = None
+    ensemble_size: int | SkipJsonSchema[None] = None
 
 
 class PreprocessingIn(_Section):
-    scaling: Literal["standard", "robust", "robust_bounded", "minmax", "none"] | None = None
+    scaling: (
+        Literal["standard", "robust", "robust_bounded", "minmax", "none"] | SkipJsonSchema[None]
+    ) = None
 
 
 class TrainingIn(_Section):
-    epochs: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    weight_decay: float | None = None
-    optimizer: Literal["adam", "adamw", "sgd"] | None = None
-    validation_fraction: float | None = None
-    early_stopping_patience: int | None = None
-    gradient_clip: float | None = None
-    seed: int | None = None
-    device: Literal["auto", "cpu", "cuda"] | None = None
-    devices: int | None = Field(default=None, description="Processes (GPUs) under torchrun DDP.")
+    epochs: int | None = Field(default=None, description="Default: from the number of rows.")
+    batch_size: int | SkipJsonSchema[None] = None
+    learning_rate: float | SkipJsonSchema[None] = None
+    weight_decay: float | SkipJsonSchema[None] = None
+    optimizer: Literal["adam", "adamw", "sgd"] | SkipJsonSchema[None] = None
+    validation_fraction: float | SkipJsonSchema[None] = None
+    early_stopping_patience: int | SkipJsonSchema[None] = None
+    gradient_clip: float | None = Field(default=None, description="null: no clipping.")
+    seed: int | SkipJsonSchema[None] = None
+    device: Literal["auto", "cpu", "cuda"] | SkipJsonSchema[None] = None
+    devices: int | SkipJsonSchema[None] = Field(
+        default=None, description="Processes (GPUs) under torchrun DDP."
+    )
 
 
 class CalibrationIn(_Section):
-    fraction: float | None = None
-    alpha: float | None = None
+    fraction: float | SkipJsonSchema[None] = None
+    alpha: float | SkipJsonSchema[None] = None
     contamination: float | None = None
-    scoring: Literal["feature_normalized", "mse"] | None = None
+    scoring: Literal["feature_normalized", "mse"] | SkipJsonSchema[None] = None
 
 
 class RunCreate(_Section):

@@ -50,7 +50,12 @@ def test_body_over_the_cap_is_413(client: TestClient) -> None:
 
 def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
     is_problem(client.get("/v1/nothing"), 404)
-    is_problem(client.put("/v1/datasets"), 405)
+    # Allow names every method of the path, not only those of the first route that matched it.
+    assert (
+        is_problem(client.put("/v1/datasets"), 405)
+        and client.put("/v1/datasets").headers["allow"] == "GET, POST"
+    )
+    assert client.patch("/v1/models/m/aliases/a").headers["allow"] == "DELETE, PUT"
     is_problem(client.get("/v1/datasets", params={"limit": 0}), 422)
 
 
