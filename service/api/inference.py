@@ -80,6 +80,8 @@ def _answer(
 
 def _optional_int(document: dict[str, Any], key: str, fallback: int | None) -> int | None:
     value = document.get(key, fallback)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # JSON Schema: 3.0 is an integer
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise BadInput(errors=[{"loc": ["body", key], "msg": "must be an integer"}])
     return value

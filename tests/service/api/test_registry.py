@@ -67,7 +67,7 @@ def test_npy_in_and_out(client: TestClient, trained: dict[str, Any]) -> None:
 def test_anomalies_flag_outliers_and_explain(client: TestClient, trained: dict[str, Any]) -> None:
     x = normal_rows(4)
     x[0, 2] += 50.0
-    body = {"instances": x.tolist(), "explain": 2, "alpha": 0.2}
+    body = {"instances": x.tolist(), "explain": 2.0, "alpha": 0.2}  # 2.0 is a JSON integer
     answer = client.post("/v1/models/tiny/anomalies", json=body).json()
     assert answer["alpha"] == 0.2 and len(answer["p_values"]) == 4
     assert answer["is_anomaly"][0] and answer["scores"][0] == max(answer["scores"])
