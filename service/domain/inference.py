@@ -143,7 +143,7 @@ def anomalies(
     detector = target.detector
     alpha = float(alpha if alpha is not None else detector.config_.calibration.alpha)
     scores = np.asarray(_engine_call(detector.score, x))
-    p_values = np.asarray(_engine_call(detector.p_values, x))
+    p_values = detector.calibration_.p_values(scores)  # from the same scores: one forward pass
     explanations = None
     if explain:
         k = min(explain, len(target.columns))
