@@ -52,9 +52,18 @@ def test_resolved_fills_sizes_and_keeps_given_ones() -> None:
 
 @pytest.mark.parametrize(
     ("n_rows", "epochs"),
-    [(50, 80), (8_000, 80), (20_000, 36), (49_097, 15), (2_000_000, 5)],
+    [
+        (50, 2_000),
+        (129, 1_000),
+        (1_000, 134),
+        (2_000, 80),
+        (8_000, 80),
+        (20_000, 36),
+        (49_097, 15),
+        (2_000_000, 5),
+    ],
 )
-def test_default_epochs_give_about_ten_thousand_steps_within_five_to_eighty(
+def test_default_epochs_give_large_sets_ten_thousand_steps_and_tiny_ones_two_thousand(
     n_rows: int, epochs: int
 ) -> None:
     resolved = DetectorConfig().resolved(9, n_rows)

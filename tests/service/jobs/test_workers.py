@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.service.conftest import FINISHED, TINY, normal_rows, postgres_database
 
@@ -95,6 +96,22 @@ def _wait_ready(client: httpx.Client, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("hourglass serve did not become ready")
 
 
+def _wait_workers(url: str, count: int) -> None:
+    """Until `count` workers are registered: a slow start must not leave all runs to the other."""
+    engine = create_engine(url)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                live = connection.execute(text("SELECT count(*) FROM procrastinate_workers"))
+                if live.scalar_one() >= count:
+                    return
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"{count} workers did not register with procrastinate")
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -126,6 +143,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             _wait_ready(client, api)
             deployment.start_worker()
             deployment.start_worker()
+            _wait_workers(url, 2)
             yield deployment
         finally:
             for proc in [*deployment.workers, api]:
