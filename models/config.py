@@ -149,8 +149,8 @@ def default_epochs(n_train: int, batch_size: int) -> int:
 class TrainingConfig:
     """Optimiser, batches, epochs, early stopping, seed and device.
 
-    Defaults: batches of 64, `epochs` from the number of rows (`default_epochs`: about 10,000
-    steps, 5 to 80 epochs), and no validation split (`validation_fraction` 0, so no early
+    Defaults: batches of 64, `epochs` from the number of rows (`default_epochs`: 80, but about
+    10,000 steps on a large set and at least 2,000 on a tiny one), and no validation split (`validation_fraction` 0, so no early
     stopping): on the bench sets, validation loss did not predict detection, and every row goes to
     training. Set `validation_fraction` > 0 to get early stopping back.
     """
