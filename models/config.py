@@ -12,26 +12,20 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
 
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid")
-NORMALIZATIONS = ("none", "batch", "layer")
-VARIANTS = ("plain", "denoising", "sparse", "variational")
-SCALINGS = ("standard", "robust", "robust_bounded", "minmax", "none")
-OPTIMIZERS = ("adam", "adamw", "sgd")
-DEVICES = ("auto", "cpu", "cuda")
-SCORINGS = ("feature_normalized", "mse")
+from models.choices import (
+    Activation,
+    Device,
+    Kind,
+    Normalization,
+    Optimizer,
+    Scaling,
+    Scoring,
+    Variant,
+)
+from models.knobs import check_knobs, knob
 
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}: must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _number(name: str, value: object, low: float, high: float, *, integer: bool = False) -> None:
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ValueError(f"{name}: must be {'an integer' if integer else 'a number'}")
-    if not (low <= value <= high):
-        raise ValueError(f"{name}: must lie in [{low}, {high}]; got {value}")
+MAX_DEPTH = 32  # hidden layers per encoder: deeper nets cost per-layer overhead, not accuracy
+MAX_WIDTH = 65_536
 
 
 @dataclass(frozen=True)
@@ -43,38 +37,55 @@ class ArchitectureConfig:
     3 did not detect better once training was long enough (0.859 vs 0.859 mean ROC-AUC).
     """
 
-    kind: str = "dense"
-    hidden_layers: tuple[int, ...] | None = None
-    code_size: int | None = None
-    activation: str = "relu"
-    dropout: float = 0.2
-    normalization: str = "batch"
-    variant: str = "plain"
-    noise_std: float = 0.1
-    sparsity_weight: float = 0.001
-    beta: float = 1.0
-    ensemble_size: int = 1
+    kind: str = knob("dense", "The layer kind of the autoencoder.", choices=Kind)
+    hidden_layers: tuple[int, ...] | None = knob(
+        None,
+        "Widths of the encoder's hidden layers, outermost first; the decoder mirrors them. "
+        "Default: from the number of columns.",
+        low=1,
+        high=MAX_WIDTH,
+        integer=True,
+        nullable=True,
+        max_items=MAX_DEPTH,
+    )
+    code_size: int | None = knob(
+        None,
+        "Width of the code (the bottleneck). Default: from the number of columns.",
+        low=1,
+        high=MAX_WIDTH,
+        integer=True,
+        nullable=True,
+    )
+    activation: str = knob("relu", "The non-linearity of every hidden block.", choices=Activation)
+    dropout: float = knob(
+        0.2, "Dropout after every hidden block while training.", low=0.0, high=0.9
+    )
+    normalization: str = knob(
+        "batch", "Normalisation after every hidden Linear layer.", choices=Normalization
+    )
+    variant: str = knob(
+        "plain",
+        "plain; denoising (inputs get Gaussian noise of noise_std); sparse (L1 on the code, "
+        "sparsity_weight); variational (a Gaussian code with a KL term of weight beta).",
+        choices=Variant,
+    )
+    noise_std: float = knob(
+        0.1, "Input noise of the denoising variant, in scaled units.", low=0.0, high=10.0
+    )
+    sparsity_weight: float = knob(
+        0.001, "Weight of the sparse variant's L1 code penalty.", low=0.0, high=100.0
+    )
+    beta: float = knob(1.0, "Weight of the variational variant's KL term.", low=0.0, high=100.0)
+    ensemble_size: int = knob(
+        1,
+        "Members trained with seeds seed, seed+1, …; their scores are averaged.",
+        low=1,
+        high=16,
+        integer=True,
+    )
 
     def __post_init__(self) -> None:
-        _choice("kind", self.kind, ("dense",))
-        if self.hidden_layers is not None:
-            if isinstance(self.hidden_layers, str | bytes) or not hasattr(
-                self.hidden_layers, "__iter__"
-            ):
-                raise ValueError("hidden_layers: must be a list of integers")
-            object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
-            for i, width in enumerate(self.hidden_layers):
-                _number(f"hidden_layers.{i}", width, 1, 65536, integer=True)
-        if self.code_size is not None:
-            _number("code_size", self.code_size, 1, 65536, integer=True)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _number("dropout", self.dropout, 0.0, 0.9)
-        _choice("normalization", self.normalization, NORMALIZATIONS)
-        _choice("variant", self.variant, VARIANTS)
-        _number("noise_std", self.noise_std, 0.0, 10.0)
-        _number("sparsity_weight", self.sparsity_weight, 0.0, 100.0)
-        _number("beta", self.beta, 0.0, 100.0)
-        _number("ensemble_size", self.ensemble_size, 1, 16, integer=True)
+        check_knobs(self)
 
     def resolved(self, n_features: int) -> ArchitectureConfig:
         """Fill `hidden_layers` and `code_size` by the default rule for `n_features` columns."""
@@ -118,10 +129,15 @@ class PreprocessingConfig:
     compress the scale of the normal rows, and a spiky column cannot dominate the loss.
     """
 
-    scaling: str = "robust_bounded"
+    scaling: str = knob(
+        "robust_bounded",
+        "Column scaling fitted on the training rows: standard (mean, std), robust (median, IQR), "
+        "robust_bounded (median, IQR/1.349 but at least std/3), minmax, or none.",
+        choices=Scaling,
+    )
 
     def __post_init__(self) -> None:
-        _choice("scaling", self.scaling, SCALINGS)
+        check_knobs(self)
 
 
 STEP_BUDGET = 10_000  # default training length of a large set, in optimiser steps
@@ -155,32 +171,55 @@ class TrainingConfig:
     training. Set `validation_fraction` > 0 to get early stopping back.
     """
 
-    epochs: int | None = None
-    batch_size: int = 64
-    learning_rate: float = 0.001
-    weight_decay: float = 0.0
-    optimizer: str = "adam"
-    validation_fraction: float = 0.0
-    early_stopping_patience: int = 10
-    gradient_clip: float | None = 5.0
-    seed: int = 0
-    device: str = "auto"
-    devices: int = 1  # processes (GPUs) under torchrun DDP; the service launches them when > 1
+    epochs: int | None = knob(
+        None,
+        "Passes over the training rows. Default: from the number of rows (default_epochs).",
+        low=1,
+        high=100_000,
+        integer=True,
+        nullable=True,
+    )
+    batch_size: int = knob(64, "Rows per optimiser step.", low=1, high=1 << 20, integer=True)
+    learning_rate: float = knob(0.001, "The optimiser's learning rate.", low=1e-8, high=10.0)
+    weight_decay: float = knob(0.0, "L2 weight decay (decoupled for adamw).", low=0.0, high=10.0)
+    optimizer: str = knob("adam", "adam, adamw, or sgd with momentum 0.9.", choices=Optimizer)
+    validation_fraction: float = knob(
+        0.0,
+        "Share of the non-calibration rows held out for validation; > 0 turns on early "
+        "stopping and restores the best epoch's weights.",
+        low=0.0,
+        high=0.5,
+    )
+    early_stopping_patience: int = knob(
+        10,
+        "Epochs without a better validation loss before a member stops; 0 never stops early.",
+        low=0,
+        high=100_000,
+        integer=True,
+    )
+    gradient_clip: float | None = knob(
+        5.0,
+        "Largest gradient 2-norm per step; null: no clipping.",
+        low=1e-6,
+        high=1e6,
+        nullable=True,
+    )
+    seed: int = knob(
+        0, "Seeds the split, the weights and the batches.", low=0, high=2**32 - 1, integer=True
+    )
+    device: str = knob(
+        "auto", "Where training runs: auto (CUDA when available), cpu or cuda.", choices=Device
+    )
+    devices: int = knob(
+        1,
+        "Processes (one GPU each, or CPU processes) that train together under torchrun DDP.",
+        low=1,
+        high=64,
+        integer=True,
+    )
 
     def __post_init__(self) -> None:
-        if self.epochs is not None:
-            _number("epochs", self.epochs, 1, 100_000, integer=True)
-        _number("batch_size", self.batch_size, 1, 1 << 20, integer=True)
-        _number("learning_rate", self.learning_rate, 1e-8, 10.0)
-        _number("weight_decay", self.weight_decay, 0.0, 10.0)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _number("validation_fraction", self.validation_fraction, 0.0, 0.5)
-        _number("early_stopping_patience", self.early_stopping_patience, 0, 100_000, integer=True)
-        if self.gradient_clip is not None:
-            _number("gradient_clip", self.gradient_clip, 1e-6, 1e6)
-        _number("seed", self.seed, 0, 2**32 - 1, integer=True)
-        _choice("device", self.device, DEVICES)
-        _number("devices", self.devices, 1, 64, integer=True)
+        check_knobs(self)
 
     @property
     def epoch_count(self) -> int:
@@ -199,17 +238,35 @@ class CalibrationConfig:
     error of the averaged reconstruction (see models/scoring.py).
     """
 
-    fraction: float = 0.1
-    alpha: float = 0.01
-    contamination: float | None = None
-    scoring: str = "feature_normalized"
+    fraction: float = knob(
+        0.1,
+        "Share of the rows held out (never trained on) whose scores make the p-values.",
+        low=0.01,
+        high=0.5,
+    )
+    alpha: float = knob(
+        0.01,
+        "Default significance: a row is flagged when its p-value is <= alpha.",
+        low=1e-6,
+        high=0.5,
+    )
+    contamination: float | None = knob(
+        None,
+        "Expected share of anomalies among the training rows: when set, rows scoring above that "
+        "quantile of the training scores are flagged (unless a request gives alpha).",
+        low=1e-6,
+        high=0.5,
+        nullable=True,
+    )
+    scoring: str = knob(
+        "feature_normalized",
+        "feature_normalized: each feature's squared error over its typical training error, "
+        "averaged; mse: the plain mean squared error.",
+        choices=Scoring,
+    )
 
     def __post_init__(self) -> None:
-        _choice("scoring", self.scoring, SCORINGS)
-        _number("fraction", self.fraction, 0.01, 0.5)
-        _number("alpha", self.alpha, 1e-6, 0.5)
-        if self.contamination is not None:
-            _number("contamination", self.contamination, 1e-6, 0.5)
+        check_knobs(self)
 
 
 SECTIONS: dict[str, type[Any]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Self
 
 import numpy as np
@@ -13,14 +14,38 @@ from models import scoring, serialization
 from models.autoencoder import Autoencoder, LayerInfo
 from models.calibration import Calibration
 from models.config import DetectorConfig
+from models.decision import Assessment, decide
 from models.errors import InvalidInput
+from models.fitted import Fitted, FittedAttributes
 from models.preprocessing import Scaler
 from models.split import Split, split_rows
-from models.trainer import EVAL_CHUNK, EpochCallback, EpochRecord, choose_device, train
+from models.trainer import EpochCallback, TrainResult, choose_device, train
 from models.validation import as_rows, check_width
 
 
-class Detector:
+@dataclass(frozen=True)
+class Prepared:
+    """What `Detector.prepare` derives from the rows before training; `finish` completes it."""
+
+    config: DetectorConfig  # resolved for the data
+    columns: list[str]
+    scaler: Scaler
+    device: torch.device
+    split: Split
+    z: torch.Tensor  # every row, scaled, on the device
+    members: list[Autoencoder]
+    started: float
+
+    @property
+    def train_rows(self) -> torch.Tensor:
+        return self.z[self.split.train]
+
+    @property
+    def val_rows(self) -> torch.Tensor:
+        return self.z[self.split.val]
+
+
+class Detector(FittedAttributes):
     """Fit on normal-looking rows; then embed, reconstruct, score, and flag with p-values."""
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
@@ -35,57 +60,68 @@ class Detector:
         callback: EpochCallback | None = None,
     ) -> Self:
         """Train on `x` (rows × features); hold out calibration and validation rows."""
+        prepared = self.prepare(x, columns)
+        result = train(
+            prepared.members,
+            prepared.train_rows,
+            prepared.val_rows,
+            prepared.config.training,
+            callback,
+        )
+        return self.finish(prepared, result)
+
+    def prepare(
+        self, x: object, columns: Sequence[str] | None = None, *, device: torch.device | None = None
+    ) -> Prepared:
+        """Check and split the rows, fit the scaler, build the members: everything but training."""
         started = time.perf_counter()
         rows = as_rows(x, columns=columns)
-        self.columns_ = _column_names(columns, rows.shape[1])
-        self.n_features_in_ = rows.shape[1]
-        self.config_ = self.config.resolved(rows.shape[1], rows.shape[0])
-        split = split_rows(rows.shape[0], self.config_, seed=self.config_.training.seed)
-        self.scaler_ = Scaler.fit(rows[split.fit], self.config_.preprocessing.scaling)
-        self.device_ = choose_device(self.config_.training.device)
-        z = torch.from_numpy(self.scaler_.transform(rows)).to(self.device_)
-        self.members_ = self._build_members()
-        result = train(self.members_, z[split.train], z[split.val], self.config_.training, callback)
-        self._set_fit_state(result.history, result.best_epoch, result.stopped)
-        self._fit_scoring(z, split)
-        self.fit_seconds_ = time.perf_counter() - started
-        return self
+        config = self.config.resolved(rows.shape[1], rows.shape[0])
+        split = split_rows(rows.shape[0], config, seed=config.training.seed)
+        scaler = Scaler.fit(rows[split.fit], config.preprocessing.scaling)
+        device = device or choose_device(config.training.device)
+        z = torch.from_numpy(scaler.transform(rows)).to(device)
+        members = _build_members(rows.shape[1], config, device)
+        names = _column_names(columns, rows.shape[1])
+        return Prepared(config, names, scaler, device, split, z, members, started)
 
-    def _build_members(self) -> list[Autoencoder]:
-        nets = []
-        for i in range(self.config_.architecture.ensemble_size):
-            torch.manual_seed(self.config_.training.seed + i)
-            nets.append(
-                Autoencoder(self.n_features_in_, self.config_.architecture).to(self.device_)
-            )
-        return nets
-
-    def _fit_scoring(self, z: torch.Tensor, split: Split) -> None:
-        """After training: per-feature score weights, calibration, contamination threshold."""
-        self.feature_weights_ = scoring.feature_weights(
-            scoring.member_errors(self.members_, z[split.train]), self._scoring
-        )
-        self.calibration_ = Calibration.from_scores(self._score_scaled(z[split.calibration]))
-        self.contamination_threshold_ = self._contamination_threshold(z[split.train])
-
-    def _set_fit_state(self, history: list[EpochRecord], best_epoch: int, stopped: bool) -> None:
-        self.history_ = history
-        self.best_epoch_ = best_epoch
-        self.stopped_ = stopped
-        best = history[best_epoch - 1] if 0 < best_epoch <= len(history) else history[-1]
-        self.train_loss_, self.val_loss_ = best.train_loss, best.val_loss
-        for net in self.members_:
+    def finish(self, prepared: Prepared, result: TrainResult) -> Self:
+        """After training: score weights, calibration and contamination threshold; fitted."""
+        members, z, split = prepared.members, prepared.z, prepared.split
+        for net in members:
             net.eval()
+        calibration_config = prepared.config.calibration
+        train_errors = scoring.member_errors(members, z[split.train])
+        weights = scoring.feature_weights(train_errors, calibration_config.scoring)
+        share = calibration_config.contamination
 
-    def _contamination_threshold(self, z_train: torch.Tensor) -> float | None:
-        share = self.config_.calibration.contamination
-        if share is None:
-            return None
-        return float(np.quantile(self._score_scaled(z_train), 1.0 - share))
+        def score(errors: np.ndarray) -> np.ndarray:
+            return scoring.scores(errors, weights, calibration_config.scoring)
+
+        self._fitted = Fitted(
+            config=prepared.config,
+            columns=prepared.columns,
+            scaler=prepared.scaler,
+            members=members,
+            feature_weights=weights,
+            calibration=Calibration.from_scores(
+                score(scoring.member_errors(members, z[split.calibration]))
+            ),
+            contamination_threshold=(
+                None if share is None else float(np.quantile(score(train_errors), 1.0 - share))
+            ),
+            history=result.history,
+            best_epoch=result.best_epoch,
+            stopped=result.stopped,
+            fit_seconds=time.perf_counter() - prepared.started,
+            device=prepared.device,
+        )
+        return self
 
     def recalibrate(self, x_normal: object) -> Self:
         """Replace the calibration with the scores of new normal rows; the weights stay."""
-        self.calibration_ = Calibration.from_scores(self.score(x_normal))
+        calibration = Calibration.from_scores(self.score(x_normal))
+        self._fitted = replace(self._state(), calibration=calibration)
         return self
 
     # -- inference ---------------------------------------------------------------------------
@@ -95,29 +131,8 @@ class Detector:
         check_width(rows, self.n_features_in_)
         return torch.from_numpy(self.scaler_.transform(rows)).to(self.device_)
 
-    @torch.inference_mode()
-    def _reconstruct_scaled(self, z: torch.Tensor) -> torch.Tensor:
-        parts = []
-        for start in range(0, z.shape[0], EVAL_CHUNK):
-            zb = z[start : start + EVAL_CHUNK]
-            recon = torch.stack([net(zb).reconstruction for net in self.members_]).mean(dim=0)
-            parts.append(recon)
-        return torch.cat(parts) if parts else torch.empty_like(z)
-
-    def _errors_scaled(self, z: torch.Tensor) -> np.ndarray:
-        return (z - self._reconstruct_scaled(z)).cpu().numpy().astype(np.float64)
-
-    @property
-    def _scoring(self) -> str:
-        return self.config_.calibration.scoring
-
-    def _contributions(self, z: torch.Tensor) -> np.ndarray:
-        errors = scoring.member_errors(self.members_, z)
-        return scoring.contributions(errors, self.feature_weights_, self._scoring)
-
-    def _score_scaled(self, z: torch.Tensor) -> np.ndarray:
-        scores: np.ndarray = self._contributions(z).sum(axis=1)
-        return scores
+    def _scores(self, errors: np.ndarray) -> np.ndarray:
+        return scoring.scores(errors, self.feature_weights_, self.config_.calibration.scoring)
 
     @torch.inference_mode()
     def embed(self, x: object, layer: int | None = None) -> np.ndarray:
@@ -132,15 +147,21 @@ class Detector:
 
     def reconstruct(self, x: object) -> np.ndarray:
         """Each row rebuilt by the model, in original units."""
-        return self.scaler_.inverse(self._reconstruct_scaled(self._scaled(x)).cpu().numpy())
+        return self.reconstruct_and_score(x)[0]
+
+    def reconstruct_and_score(self, x: object) -> tuple[np.ndarray, np.ndarray]:
+        """Reconstructions in original units and anomaly scores, from one forward pass."""
+        recon, errors = scoring.reconstructions(self.members_, self._scaled(x))
+        return self.scaler_.inverse(recon.cpu().numpy()), self._scores(errors)
 
     def feature_errors(self, x: object) -> np.ndarray:
         """Signed per-feature reconstruction error (input − reconstruction), in scaled units."""
-        return self._errors_scaled(self._scaled(x))
+        errors: np.ndarray = scoring.member_errors(self.members_, self._scaled(x)).mean(axis=0)
+        return errors
 
     def score(self, x: object) -> np.ndarray:
         """Anomaly score from the reconstruction error (see `calibration.scoring`); higher = odder."""
-        return self._score_scaled(self._scaled(x))
+        return self._scores(scoring.member_errors(self.members_, self._scaled(x)))
 
     def p_values(self, x: object) -> np.ndarray:
         """Conformal p-value of each row against the calibration rows."""
@@ -148,53 +169,84 @@ class Detector:
 
     def threshold(self, alpha: float | None = None) -> float:
         """The score above which a row is flagged at `alpha` (default: the configured alpha)."""
-        return self.calibration_.threshold(self._alpha(alpha))
+        return self._decide(np.empty(0), alpha).threshold
 
     def predict(self, x: object, alpha: float | None = None) -> np.ndarray:
-        """True for rows flagged as anomalies: `p <= alpha`, or over the contamination threshold."""
-        if alpha is None and self.contamination_threshold_ is not None:
-            return self.score(x) > self.contamination_threshold_
-        return self.p_values(x) <= self._alpha(alpha)
+        """True for rows flagged as anomalies, by the rule `assess` applies."""
+        return self.assess(x, alpha=alpha).is_anomaly
+
+    def assess(self, x: object, *, alpha: float | None = None, explain: int = 0) -> Assessment:
+        """Scores, p-values, flags and the rule that flagged, with the top-`explain` features of
+        each row, all from one forward pass.
+
+        An `alpha` given here flags `p <= alpha`; without one a configured contamination flags
+        scores over its threshold, else the configured alpha does (see models/decision.py).
+        """
+        errors = scoring.member_errors(self.members_, self._scaled(x))
+        parts = scoring.contributions(
+            errors, self.feature_weights_, self.config_.calibration.scoring
+        )
+        found = self._decide(parts.sum(axis=1), alpha)
+        if explain <= 0:
+            return found
+        top = _explanations(self.columns_, errors.mean(axis=0), parts, explain)
+        return replace(found, explanations=top)
+
+    def _decide(self, scores: np.ndarray, alpha: float | None) -> Assessment:
+        return decide(
+            scores,
+            self.calibration_,
+            alpha=alpha,
+            default_alpha=self.config_.calibration.alpha,
+            contamination_threshold=self.contamination_threshold_,
+        )
 
     def explain(self, x: object, k: int) -> list[list[dict[str, Any]]]:
         """Per row, the `k` features with the largest share of the score: feature, error, share."""
-        z = self._scaled(x)
-        errors = self._errors_scaled(z)
-        parts = self._contributions(z)
-        shares = parts / np.maximum(parts.sum(axis=1, keepdims=True), 1e-300)
-        top = np.argsort(-shares, axis=1, kind="stable")[:, :k]
-        return [
-            [
-                {
-                    "feature": self.columns_[j],
-                    "error": float(errors[i, j]),
-                    "share": float(shares[i, j]),
-                }
-                for j in row
-            ]
-            for i, row in enumerate(top)
-        ]
+        return self.assess(x, explain=k).explanations or []
 
     def layers(self) -> list[LayerInfo]:
         """The hidden layers of the (first) Autoencoder, indexable by `embed(layer=…)`."""
         return self.members_[0].layers()
 
-    def _alpha(self, alpha: float | None) -> float:
-        value = self.config_.calibration.alpha if alpha is None else alpha
-        if not 0.0 < value < 1.0:
-            raise InvalidInput(f"alpha: must lie in (0, 1); got {value}")
-        return value
-
     # -- checkpoints -------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
         """A safetensors checkpoint with the JSON document; no pickle."""
-        return serialization.to_bytes(self)
+        return serialization.to_bytes(self._state())
 
     @classmethod
-    def from_bytes(cls, data: bytes, device: str = "cpu") -> Detector:
+    def from_bytes(cls, data: bytes, device: str = "cpu") -> Self:
         """Load a checkpoint written by `to_bytes`; raise CheckpointError when it is not intact."""
-        return serialization.from_bytes(cls, data, device=device)
+        fitted = serialization.from_bytes(data, device=torch.device(device))
+        detector = cls(fitted.config)
+        detector._fitted = fitted
+        return detector
+
+
+def _build_members(
+    n_features: int, config: DetectorConfig, device: torch.device
+) -> list[Autoencoder]:
+    nets = []
+    for i in range(config.architecture.ensemble_size):
+        torch.manual_seed(config.training.seed + i)
+        nets.append(Autoencoder(n_features, config.architecture).to(device))
+    return nets
+
+
+def _explanations(
+    columns: list[str], errors: np.ndarray, parts: np.ndarray, k: int
+) -> list[list[dict[str, Any]]]:
+    """Per row, the `k` features with the largest share of the score."""
+    shares = parts / np.maximum(parts.sum(axis=1, keepdims=True), 1e-300)
+    top = np.argsort(-shares, axis=1, kind="stable")[:, :k]
+    return [
+        [
+            {"feature": columns[j], "error": float(errors[i, j]), "share": float(shares[i, j])}
+            for j in row
+        ]
+        for i, row in enumerate(top)
+    ]
 
 
 def _column_names(columns: Sequence[str] | None, n: int) -> list[str]:

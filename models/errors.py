@@ -18,3 +18,7 @@ class TrainingDiverged(RuntimeError):
 
 class CheckpointError(ValueError):
     """A checkpoint is truncated, tampered with, or not an Hourglass checkpoint."""
+
+
+class NotFitted(ValueError, AttributeError):
+    """The Detector has not been fitted yet (scikit-learn's NotFittedError)."""

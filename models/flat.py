@@ -7,10 +7,28 @@ from torch import nn
 
 from models.config import TrainingConfig
 
-_ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, as make_optimizer uses them
-_ADAM_EPS = 1e-8
-_SGD_MOMENTUM = 0.9
+ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults
+ADAM_EPS = 1e-8
+SGD_MOMENTUM = 0.9
 _ALIGN = 64  # bytes, as PyTorch's CPU allocator aligns each tensor
+
+
+def make_optimizer(net: nn.Module, cfg: TrainingConfig) -> torch.optim.Optimizer:
+    """The `torch.optim` optimiser whose arithmetic `FlatParameters.step` repeats (DDP uses it)."""
+    params = list(net.parameters())
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=cfg.learning_rate, momentum=SGD_MOMENTUM, weight_decay=cfg.weight_decay
+        )
+    opt = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return opt(
+        params,
+        lr=cfg.learning_rate,
+        betas=ADAM_BETAS,
+        eps=ADAM_EPS,
+        weight_decay=cfg.weight_decay,
+        foreach=True,
+    )
 
 
 class FlatParameters:
@@ -68,10 +86,10 @@ class FlatParameters:
             if self.steps == 1:
                 self.buf1.copy_(g)
             else:
-                self.buf1.mul_(_SGD_MOMENTUM).add_(g)
+                self.buf1.mul_(SGD_MOMENTUM).add_(g)
             p.add_(self.buf1, alpha=-lr)
             return
-        beta1, beta2 = _ADAM_BETAS
+        beta1, beta2 = ADAM_BETAS
         if wd != 0:
             if cfg.optimizer == "adamw":
                 p.mul_(1 - lr * wd)
@@ -81,7 +99,7 @@ class FlatParameters:
         self.buf2.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         step_size = -(lr / (1 - beta1**self.steps))
         denom = torch.sqrt(self.buf2, out=self.work)
-        denom.div_((1 - beta2**self.steps) ** 0.5).add_(_ADAM_EPS)
+        denom.div_((1 - beta2**self.steps) ** 0.5).add_(ADAM_EPS)
         p.addcdiv_(self.buf1, denom, value=step_size)
 
     def release(self) -> None:

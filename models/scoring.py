@@ -17,23 +17,39 @@ import numpy as np
 import torch
 
 from models.autoencoder import Autoencoder
-from models.config import SCORINGS
-from models.trainer import EVAL_CHUNK
+from models.choices import SCORINGS
+from models.objective import EVAL_CHUNK
 
-__all__ = ["SCORINGS", "contributions", "feature_weights", "member_errors", "scores"]
+__all__ = [
+    "SCORINGS",
+    "contributions",
+    "feature_weights",
+    "member_errors",
+    "reconstructions",
+    "scores",
+]
 _RELATIVE_FLOOR = 1e-3  # a feature's typical error is at least this share of the average one
 _ABSOLUTE_FLOOR = 1e-6  # … and at least this (scaled units squared), so weights stay finite
 
 
 @torch.inference_mode()
-def member_errors(members: Sequence[Autoencoder], z: torch.Tensor) -> np.ndarray:
-    """Signed errors `z − reconstruction` of every member: (members, rows, features), float64."""
-    out = np.empty((len(members), *z.shape), dtype=np.float64)
+def reconstructions(
+    members: Sequence[Autoencoder], z: torch.Tensor
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The members' averaged reconstruction (rows, features) and their signed errors, one pass."""
+    recon = torch.empty_like(z)
+    errors = np.empty((len(members), *z.shape), dtype=np.float64)
     for start in range(0, z.shape[0], EVAL_CHUNK):
         zb = z[start : start + EVAL_CHUNK]
-        for m, net in enumerate(members):
-            out[m, start : start + zb.shape[0]] = (zb - net(zb).reconstruction).cpu().numpy()
-    return out
+        rebuilt = torch.stack([net(zb).reconstruction for net in members])
+        recon[start : start + zb.shape[0]] = rebuilt.mean(dim=0)
+        errors[:, start : start + zb.shape[0]] = (zb - rebuilt).cpu().numpy()
+    return recon, errors
+
+
+def member_errors(members: Sequence[Autoencoder], z: torch.Tensor) -> np.ndarray:
+    """Signed errors `z − reconstruction` of every member: (members, rows, features), float64."""
+    return reconstructions(members, z)[1]
 
 
 def feature_weights(errors: np.ndarray, scoring: str) -> np.ndarray:

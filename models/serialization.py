@@ -1,8 +1,8 @@
-"""Detector ⇄ checkpoint bytes: member weights, scaler and calibration as tensors, the rest JSON."""
+"""Fitted state ⇄ checkpoint bytes: member weights, scaler and calibration as tensors, the rest JSON."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,88 +12,83 @@ from models.autoencoder import Autoencoder
 from models.calibration import Calibration
 from models.config import DetectorConfig
 from models.errors import CheckpointError
+from models.fitted import Fitted
 from models.preprocessing import Scaler
 from models.trainer import EpochRecord
 
-if TYPE_CHECKING:
-    from models.detector import Detector
 
-D = TypeVar("D", bound="Detector")
-
-
-def to_bytes(det: Detector) -> bytes:
-    """Serialise a fitted Detector."""
+def to_bytes(fitted: Fitted) -> bytes:
+    """Serialise a fitted Detector's state."""
     tensors: dict[str, torch.Tensor] = {
-        "scaler.center": torch.from_numpy(det.scaler_.center),
-        "scaler.scale": torch.from_numpy(det.scaler_.scale),
-        "calibration.scores": torch.from_numpy(det.calibration_.scores),
-        "scoring.weights": torch.from_numpy(det.feature_weights_),
+        "scaler.center": torch.from_numpy(fitted.scaler.center),
+        "scaler.scale": torch.from_numpy(fitted.scaler.scale),
+        "calibration.scores": torch.from_numpy(fitted.calibration.scores),
+        "scoring.weights": torch.from_numpy(fitted.feature_weights),
     }
-    for i, net in enumerate(det.members_):
+    for i, net in enumerate(fitted.members):
         tensors.update({f"members.{i}.{k}": v for k, v in net.state_dict().items()})
-    return checkpoint.dump(tensors, _document(det))
+    return checkpoint.dump(tensors, _document(fitted))
 
 
-def _document(det: Detector) -> dict[str, Any]:
+def _document(fitted: Fitted) -> dict[str, Any]:
     return {
-        "config": det.config_.to_dict(),
-        "columns": det.columns_,
-        "n_features": det.n_features_in_,
-        "contamination_threshold": det.contamination_threshold_,
+        "config": fitted.config.to_dict(),
+        "columns": fitted.columns,
+        "n_features": len(fitted.columns),
+        "contamination_threshold": fitted.contamination_threshold,
         "fit": {
-            "best_epoch": det.best_epoch_,
-            "stopped": det.stopped_,
-            "seconds": det.fit_seconds_,
-            "history": [[r.epoch, r.train_loss, r.val_loss, r.seconds] for r in det.history_],
+            "best_epoch": fitted.best_epoch,
+            "stopped": fitted.stopped,
+            "seconds": fitted.fit_seconds,
+            "history": [[r.epoch, r.train_loss, r.val_loss, r.seconds] for r in fitted.history],
         },
         "versions": checkpoint.library_versions(),
     }
 
 
-def from_bytes(cls: type[D], data: bytes, *, device: str = "cpu") -> D:
-    """Rebuild a Detector of class `cls` from checkpoint bytes on `device`."""
+def from_bytes(data: bytes, *, device: torch.device) -> Fitted:
+    """The fitted state in checkpoint bytes, its tensors on `device`."""
     tensors, doc = checkpoint.load(data)
     try:
-        det = _restore(cls, tensors, doc, torch.device(device))
+        return _restore(tensors, doc, device)
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
         raise CheckpointError(f"checkpoint does not describe a valid Detector: {exc}") from exc
-    return det
 
 
-def _restore(
-    cls: type[D], tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torch.device
-) -> D:
+def _restore(tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torch.device) -> Fitted:
     if "scoring.weights" not in tensors:  # written before scoring existed: plain MSE
         doc["config"]["calibration"].setdefault("scoring", "mse")
     config = DetectorConfig.from_dict(doc["config"])
-    det = cls(config)
-    det.config_ = config
-    det.columns_ = [str(c) for c in doc["columns"]]
-    det.n_features_in_ = int(doc["n_features"])
-    det.device_ = device
-    det.scaler_ = Scaler(
-        center=tensors["scaler.center"].numpy(), scale=tensors["scaler.scale"].numpy()
-    )
-    det.calibration_ = Calibration(scores=tensors["calibration.scores"].numpy().astype(np.float64))
-    threshold = doc["contamination_threshold"]
-    det.contamination_threshold_ = None if threshold is None else float(threshold)
-    det.members_ = [
-        _member(tensors, i, det.n_features_in_, config, device)
-        for i in range(config.architecture.ensemble_size)
-    ]
+    n_features = int(doc["n_features"])
+    columns = [str(c) for c in doc["columns"]]
+    if len(columns) != n_features:
+        raise ValueError(f"{len(columns)} column names for {n_features} features")
     n_members = config.architecture.ensemble_size
-    weights = tensors.get("scoring.weights", torch.ones(n_members, det.n_features_in_))
-    det.feature_weights_ = weights.numpy().astype(np.float64)
-    if det.feature_weights_.shape != (n_members, det.n_features_in_):
-        raise ValueError(f"scoring.weights: shape {det.feature_weights_.shape}")
+    weights = tensors.get("scoring.weights", torch.ones(n_members, n_features))
+    feature_weights = weights.numpy().astype(np.float64)
+    if feature_weights.shape != (n_members, n_features):
+        raise ValueError(f"scoring.weights: shape {feature_weights.shape}")
+    threshold = doc["contamination_threshold"]
     fit = doc["fit"]
-    history = [
-        EpochRecord(int(e), float(t), None if v is None else float(v), float(s))
-        for e, t, v, s in fit["history"]
-    ]
-    det._set_fit_state(history, int(fit["best_epoch"]), bool(fit["stopped"]))
-    det.fit_seconds_ = float(fit["seconds"])
-    return det
+    return Fitted(
+        config=config,
+        columns=columns,
+        scaler=Scaler(
+            center=tensors["scaler.center"].numpy(), scale=tensors["scaler.scale"].numpy()
+        ),
+        members=[_member(tensors, i, n_features, config, device) for i in range(n_members)],
+        feature_weights=feature_weights,
+        calibration=Calibration(scores=tensors["calibration.scores"].numpy().astype(np.float64)),
+        contamination_threshold=None if threshold is None else float(threshold),
+        history=[
+            EpochRecord(int(e), float(t), None if v is None else float(v), float(s))
+            for e, t, v, s in fit["history"]
+        ],
+        best_epoch=int(fit["best_epoch"]),
+        stopped=bool(fit["stopped"]),
+        fit_seconds=float(fit["seconds"]),
+        device=device,
+    )
 
 
 def _member(
