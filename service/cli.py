@@ -14,14 +14,17 @@ import typer
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.config import Settings, is_loopback
+from service.config import Settings
 from service.domain import datasets, runs
 from service.domain import keys as key_domain
-from service.domain.training import train_run
+from service.domain.queue import NoQueue
+from service.domain.startup import prepare_to_serve
+from service.domain.training import Outcome, train_run
 from service.errors import ServiceError
-from service.jobs.base import NoDispatcher
 from service.jobs.child import worker_name
-from service.jobs.worker import worker_main, worker_spec
+from service.jobs.distributed import fit_detector
+from service.jobs.spec import TrainerSpec
+from service.jobs.worker import worker_main
 from service.logs import configure_logging
 from service.store.db import SessionFactory, make_engine, make_session_factory, transaction
 from service.store.migrate import upgrade
@@ -54,9 +57,7 @@ def serve(
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
     )
-    if not is_loopback(settings.host) and not settings.api_keys and not _keys_exist(settings):
-        _echo(f"refusing to serve on {settings.host} without API keys (protected mode)")
-        raise typer.Exit(code=2)
+    _preflight(settings)
     os.environ["HOURGLASS_HOST"], os.environ["HOURGLASS_PORT"] = settings.host, str(settings.port)
     uvicorn.run(
         "service.main:app_from_env",
@@ -69,13 +70,16 @@ def serve(
     )
 
 
-def _keys_exist(settings: Settings) -> bool:
+def _preflight(settings: Settings) -> None:
+    """The app's start-up checks before binding, so a refusal is a message and exit status 2."""
     engine = make_engine(settings.database_url)
     try:
-        with transaction(make_session_factory(engine)) as session:
-            return key_domain.keys_required(session)
-    except SQLAlchemyError:  # no database or no schema yet: certainly no keys
-        return False
+        prepare_to_serve(
+            engine, make_session_factory(engine), api_keys=settings.api_keys, host=settings.host
+        )
+    except (ServiceError, SQLAlchemyError) as exc:
+        _echo(f"refusing to serve: {exc}")
+        raise typer.Exit(code=2) from exc
     finally:
         engine.dispose()
 
@@ -156,14 +160,19 @@ def train(
             )
 
         unit = partial(transaction, factory)
-        status = train_run(
-            unit, run_id, worker=worker_name(), device=settings.device, observer=show
+        outcome = train_run(
+            unit,
+            run_id,
+            worker=worker_name(),
+            device=settings.device,
+            fit=fit_detector,
+            observer=show,
         )
     with transaction(factory) as session:
         done = runs.get_run(session, run_id)
-        _echo(f"run {run_id} {status}: {done.model_name} v{done.model_version} {done.error or ''}")
+        _echo(f"run {run_id} {outcome}: {done.model_name} v{done.model_version} {done.error or ''}")
     engine.dispose()
-    raise typer.Exit(code=0 if status == "succeeded" else 1)
+    raise typer.Exit(code=0 if outcome == Outcome.SUCCEEDED else 1)
 
 
 def _queue_local_run(
@@ -176,7 +185,7 @@ def _queue_local_run(
         run = runs.create_run(
             session,
             request,
-            queue=NoDispatcher(),
+            queue=NoQueue(),
             idempotency_key=None,
             max_parameters=max_parameters,
         )
@@ -192,7 +201,7 @@ def worker(
     if "HOURGLASS_TORCH_THREADS" not in os.environ:  # split the cores among concurrent runs
         threads = max(1, (os.cpu_count() or 1) // concurrency)
         settings = settings.model_copy(update={"torch_threads": threads})
-    spec = worker_spec(settings, concurrency=concurrency)
+    spec = TrainerSpec.from_settings(settings, concurrency=concurrency)
     try:
         worker_main(spec)
     except ValueError as exc:  # not a PostgreSQL URL

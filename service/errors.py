@@ -83,3 +83,11 @@ class Forbidden(ServiceError):
 
 class Unavailable(ServiceError):
     """The database is not available."""
+
+
+class StartRefused(ServiceError, RuntimeError):
+    """The server refuses to start: its database or its keys are not ready."""
+
+
+class NotAcceptable(ServiceError):
+    """The answer cannot be given in the media type the request accepts."""

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
-import orjson
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and any `extra` keys."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        document = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        document.update({k: v for k, v in record.__dict__.items() if k not in STANDARD})
-        if record.exc_info:
-            document["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(document, default=str).decode()
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, `extra` keys."""
+    return OrjsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+        timestamp="time",
+    )
 
 
 class TextFormatter(logging.Formatter):
@@ -39,7 +32,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Install one handler on the root logger."""
     handler = logging.StreamHandler()
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

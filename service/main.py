@@ -11,58 +11,35 @@ import torch
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from models import __version__
 from service.api import datasets, health, inference, problems, registry, runs
 from service.api.deps import Services
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import build_openapi
-from service.config import Settings, is_loopback
-from service.domain import keys
+from service.config import Settings
 from service.domain.inference import DetectorCache
-from service.jobs.base import Dispatcher, NoDispatcher
-from service.jobs.embedded import EmbeddedDispatcher
-from service.jobs.worker import ProcrastinateDispatcher, worker_spec
+from service.domain.queue import JobQueue, NoQueue
+from service.domain.startup import prepare_to_serve
+from service.jobs.embedded import EmbeddedQueue
+from service.jobs.spec import TrainerSpec
+from service.jobs.worker import ProcrastinateQueue
 from service.logs import configure_logging
-from service.store.db import make_engine, make_session_factory, transaction
-from service.store.migrate import is_at_head
+from service.store.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def make_dispatcher(settings: Settings, services: Services) -> Dispatcher:
+def make_queue(settings: Settings, services: Services) -> JobQueue:
     """PostgreSQL: procrastinate jobs (plus HOURGLASS_EMBEDDED_WORKERS worker processes of the
     server's own). SQLite: the embedded executor, or none when HOURGLASS_EMBEDDED_WORKERS=0."""
+    spec = TrainerSpec.from_settings(settings)
     if services.engine.dialect.name == "postgresql":
-        return ProcrastinateDispatcher(worker_spec(settings), processes=settings.embedded_workers)
+        return ProcrastinateQueue(spec, processes=settings.embedded_workers)
     if settings.embedded_workers == 0:
-        return NoDispatcher()
-    return EmbeddedDispatcher(
-        services.factory,
-        database_url=settings.database_url,
-        workers=settings.embedded_workers,
-        torch_threads=settings.torch_threads,
-        device=settings.device,
-        max_attempts=settings.max_attempts,
-        log_level=settings.log_level,
-        log_format=settings.log_format,
-    )
-
-
-def prepare(settings: Settings, services: Services) -> None:
-    """Start-up checks: schema at head, bootstrap keys, protected mode."""
-    if not is_at_head(services.engine):
-        raise RuntimeError(
-            "the database is not at the newest migration: run `hourglass db upgrade`"
-        )
-    with transaction(services.factory) as session:
-        keys.bootstrap_keys(session, settings.api_keys)
-        protected = not keys.keys_required(session)
-    if protected and not is_loopback(settings.host):
-        raise RuntimeError(
-            f"refusing to serve on {settings.host} without API keys: create one with "
-            "`hourglass keys create --scope admin` or set HOURGLASS_API_KEYS"
-        )
+        return NoQueue()
+    return EmbeddedQueue(services.factory, spec, workers=settings.embedded_workers)
 
 
 def make_services(settings: Settings) -> Services:
@@ -72,19 +49,25 @@ def make_services(settings: Settings) -> Services:
         engine=engine,
         factory=make_session_factory(engine),
         cache=DetectorCache(settings.model_cache_size),
-        queue=NoDispatcher(),
+        queue=NoQueue(),
         max_rows=settings.max_rows,
         max_parameters=settings.max_parameters,
         max_body_bytes=settings.max_body_bytes,
     )
 
 
-def make_lifespan(settings: Settings, services: Services, jobs: Dispatcher) -> Lifespan:
-    """Start-up checks, thread budget and the job dispatcher; the reverse on shutdown."""
+def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lifespan:
+    """Start-up checks, thread budget and the job queue; the reverse on shutdown."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(prepare, settings, services)
+        await run_in_threadpool(
+            prepare_to_serve,
+            services.engine,
+            services.factory,
+            api_keys=settings.api_keys,
+            host=settings.host,
+        )
         torch.set_num_threads(settings.inference_threads)
         jobs.start()
         gc.freeze()  # start-up objects never need collecting; cuts p99 (DESIGN.md)
@@ -99,13 +82,13 @@ def make_lifespan(settings: Settings, services: Services, jobs: Dispatcher) -> L
     return lifespan
 
 
-def create_app(settings: Settings, *, dispatcher: Dispatcher | None = None) -> FastAPI:
-    """Compose engine, sessions, cache and job dispatcher into the app."""
+def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
+    """Compose engine, sessions, cache and job queue into the app."""
     services = make_services(settings)
-    services.queue = jobs = dispatcher or make_dispatcher(settings, services)
+    services.queue = jobs = queue or make_queue(settings, services)
     app = FastAPI(
         title="Hourglass",
-        version="1.0.0",
+        version=__version__,
         description="Trains and hosts bottleneck autoencoders: embed, reconstruct, anomalies.",
         lifespan=make_lifespan(settings, services, jobs),
     )

@@ -1,16 +1,19 @@
-"""Raw request bodies: JSON read with orjson, `.npy` read with numpy, and their OpenAPI shape."""
+"""Raw request bodies: JSON read with orjson, `.npy` read with numpy, options validated by schemas,
+and how such routes describe themselves in OpenAPI."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from service.errors import BadInput
 
 NPY = "application/x-npy"
+S = TypeVar("S", bound=BaseModel)
 
 
 def is_npy(request: Request) -> bool:
@@ -29,13 +32,61 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadInput(f"body: not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # nested deeper than any request needs
+        raise BadInput("body: JSON nested too deeply") from exc
     if not isinstance(document, dict):
         raise BadInput(errors=[{"loc": ["body"], "msg": "must be a JSON object"}])
     return document
 
 
-def request_body(schema: type[BaseModel], *, npy: bool = False, multipart: bool = False) -> Any:
-    """`openapi_extra` for a route that reads its body itself."""
+def validate_options(
+    schema: type[S], body: Mapping[str, Any], query: Mapping[str, str] | None = None
+) -> S:
+    """The request's options (body fields win over query parameters of the same name), checked
+    by `schema`; a 422 naming each bad field and where it came from."""
+    values: dict[str, Any] = {k: v for k, v in (query or {}).items() if k in schema.model_fields}
+    values.update(body)
+    try:
+        return schema.model_validate(values)
+    except ValidationError as exc:
+        errors = [
+            {"loc": [_origin(item["loc"], body), *item["loc"]], "msg": item["msg"]}
+            for item in exc.errors(include_url=False, include_input=False)
+        ]
+        raise BadInput(_summary(errors), errors=errors) from exc
+
+
+def _origin(loc: tuple[int | str, ...], body: Mapping[str, Any]) -> str:
+    return "body" if not loc or loc[0] in body else "query"
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
+
+
+def query_parameters(schema: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters for the fields of an options schema."""
+    properties = schema.model_json_schema()["properties"]
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": spec.get("description", ""),
+            "schema": {k: v for k, v in spec.items() if k not in ("description", "title")},
+        }
+        for name, spec in properties.items()
+    ]
+
+
+def request_body(
+    schema: type[BaseModel],
+    *,
+    npy: bool = False,
+    multipart: bool = False,
+    query: type[BaseModel] | None = None,
+) -> Any:
+    """`openapi_extra` for a route that reads its body (and options) itself."""
     ref = {"$ref": f"#/components/schemas/{schema.__name__}"}
     content: dict[str, Any] = {"application/json": {"schema": ref}}
     if npy:
@@ -52,4 +103,7 @@ def request_body(schema: type[BaseModel], *, npy: bool = False, multipart: bool 
                 },
             }
         }
-    return {"requestBody": {"required": True, "content": content}}
+    extra: dict[str, Any] = {"requestBody": {"required": True, "content": content}}
+    if query is not None and query.model_fields:
+        extra["parameters"] = query_parameters(query)
+    return extra

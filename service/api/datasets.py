@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service.api.bodies import parse_json_object, request_body
+from service.api.bodies import parse_json_object, request_body, validate_options
 from service.api.deps import TRAIN, SessionDep
 from service.api.schemas.common import Limit, Offset, PathId
-from service.api.schemas.datasets import DatasetCreate, DatasetPage, DatasetRead
+from service.api.schemas.datasets import DatasetCreate, DatasetMeta, DatasetPage, DatasetRead
 from service.domain import datasets as domain
 from service.errors import BadInput
 from service.store.tables import Dataset
@@ -29,9 +29,22 @@ async def create_dataset(request: Request, session: Session = SessionDep) -> Dat
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         dataset = await _from_form(request, session)
     else:
-        body = parse_json_object(await request.body())
-        dataset = await run_in_threadpool(domain.create_dataset_from_json, session, body)
+        dataset = await _from_json(await request.body(), session)
     return DatasetRead.model_validate(dataset)
+
+
+async def _from_json(body: bytes, session: Session) -> Dataset:
+    document = parse_json_object(body)
+    meta = validate_options(DatasetMeta, {k: v for k, v in document.items() if k != "rows"})
+    if "rows" not in document:
+        raise BadInput(errors=[{"loc": ["body", "rows"], "msg": "Field required"}])
+    return await run_in_threadpool(
+        domain.create_dataset_from_rows,
+        session,
+        name=meta.name,
+        columns=meta.columns,
+        rows=document["rows"],
+    )
 
 
 async def _from_form(request: Request, session: Session) -> Dataset:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from service.domain import keys
 from service.domain.inference import DetectorCache
-from service.domain.runs import JobQueue
-from service.store.db import SessionFactory
+from service.domain.queue import JobQueue
+from service.store.db import SessionFactory, transaction
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
 
@@ -39,13 +39,8 @@ def get_services(request: Request) -> Services:
 
 def get_session(services: Services = Depends(get_services)) -> Iterator[Session]:
     """One session per request, committed when the route returns, rolled back on error."""
-    with services.factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with transaction(services.factory) as session:
+        yield session
 
 
 SessionDep = Depends(get_session, scope="function")

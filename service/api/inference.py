@@ -1,33 +1,51 @@
-"""Routes for inference: embed, reconstruct, anomalies (JSON or `.npy` in and out)."""
+"""Routes for inference: embed, reconstruct, anomalies (JSON or `.npy` in and out).
+
+A `.npy` answer keeps every field of the JSON answer: the arrays as one (structured, when there
+are several per row) array, the scalars in `X-Hourglass-*` headers. What a `.npy` answer cannot
+carry (explanations) is refused with 406 rather than dropped.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from service.api.bodies import NPY, is_npy, parse_json_object, request_body, wants_npy
+from service.api.bodies import (
+    NPY,
+    is_npy,
+    parse_json_object,
+    request_body,
+    validate_options,
+    wants_npy,
+)
 from service.api.deps import INFER, Services, SessionDep, get_services
 from service.api.metrics import INFERENCE_ROWS
 from service.api.schemas.inference import (
+    ROW_FIELDS,
+    AnomaliesOptions,
     AnomaliesRequest,
     AnomaliesResponse,
+    EmbedOptions,
     EmbedRequest,
     EmbedResponse,
+    ReconstructOptions,
     ReconstructRequest,
     ReconstructResponse,
 )
 from service.domain import inference
 from service.domain.arrays import array_to_npy, npy_to_array
-from service.errors import BadInput, BadRows
+from service.errors import BadInput, BadRows, NotAcceptable
 
 router = APIRouter(prefix="/v1/models", tags=["inference"], dependencies=[INFER])
 NPY_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {NPY: {"schema": {"type": "string", "format": "binary"}}}}
 }
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 async def raw_body(request: Request) -> bytes:
@@ -35,19 +53,21 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def _rows(
-    request: Request, body: bytes, allowed: set[str]
-) -> tuple[inference.Rows, dict[str, Any]]:
+def _read(
+    request: Request, body: bytes, options: type[OptionsT]
+) -> tuple[inference.Rows, OptionsT]:
+    """The rows and the validated options (from the JSON body, else the query string)."""
     if is_npy(request):
-        return inference.Rows(array=npy_to_array(body)), {}
+        return inference.Rows(array=npy_to_array(body)), validate_options(
+            options, {}, request.query_params
+        )
     document = parse_json_object(body)
-    unknown = sorted(set(document) - allowed - {"instances", "records"})
-    if unknown:
-        raise BadInput(errors=[{"loc": ["body", unknown[0]], "msg": "unknown field"}])
-    if ("instances" in document) == ("records" in document):
+    if sum(field in document for field in ROW_FIELDS) != 1:
         raise BadInput(errors=[{"loc": ["body"], "msg": "send exactly one of instances, records"}])
+    rest = {k: v for k, v in document.items() if k not in ROW_FIELDS}
+    found = validate_options(options, rest, request.query_params)
     rows = inference.Rows(instances=document.get("instances"), records=document.get("records"))
-    return rows, document
+    return rows, found
 
 
 def _finite(name: str, values: np.ndarray[Any, Any]) -> None:
@@ -58,63 +78,76 @@ def _finite(name: str, values: np.ndarray[Any, Any]) -> None:
         raise BadRows(msg, errors=[{"loc": ["body", row], "msg": msg}])
 
 
-def _answer(
-    request: Request, target: inference.Target, main: str, payload: dict[str, Any]
-) -> Response:
-    INFERENCE_ROWS.labels(endpoint=request.url.path.rsplit("/", 1)[-1]).inc(len(payload[main]))
-    headers = {"X-Hourglass-Model": target.model, "X-Hourglass-Version": str(target.version)}
-    if wants_npy(request):
-        extra = {
-            f"X-Hourglass-{k.replace('_', '-').title()}": str(v)
-            for k, v in payload.items()
-            if isinstance(v, float)
-        }
-        return Response(array_to_npy(payload[main]), media_type=NPY, headers=headers | extra)
+def _json(target: inference.Target, payload: dict[str, Any]) -> Response:
     body = {"model": target.model, "version": target.version, **payload}
     return Response(
         orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
-        headers=headers,
+        headers=_headers(target),
         media_type="application/json",
     )
 
 
-def _optional_int(document: dict[str, Any], key: str, fallback: int | None) -> int | None:
-    value = document.get(key, fallback)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)  # JSON Schema: 3.0 is an integer
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise BadInput(errors=[{"loc": ["body", key], "msg": "must be an integer"}])
-    return value
+def _npy(target: inference.Target, array: np.ndarray[Any, Any], **scalars: Any) -> Response:
+    extra = {f"X-Hourglass-{k.replace('_', '-').title()}": _header(v) for k, v in scalars.items()}
+    return Response(array_to_npy(array), media_type=NPY, headers=_headers(target) | extra)
+
+
+def _header(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return " | ".join(str(v) for v in value)
+    return str(value)
+
+
+def _headers(target: inference.Target) -> dict[str, str]:
+    return {"X-Hourglass-Model": target.model, "X-Hourglass-Version": str(target.version)}
+
+
+def _count(endpoint: str, rows: int) -> None:
+    INFERENCE_ROWS.labels(endpoint=endpoint).inc(rows)
+
+
+def _records(**columns: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A structured array with one field per named column (a column may be 2-D)."""
+    n = len(next(iter(columns.values())))
+    dtype = [(name, c.dtype, c.shape[1:]) for name, c in columns.items()]
+    out = np.empty(n, dtype=dtype)
+    for name, column in columns.items():
+        out[name] = column
+    return out
 
 
 @router.post(
     "/{ref}/embed",
     response_model=EmbedResponse,
     responses=NPY_RESPONSE,
-    openapi_extra=request_body(EmbedRequest, npy=True),
+    openapi_extra=request_body(EmbedRequest, npy=True, query=EmbedOptions),
 )
 def embed(
     ref: str,
     request: Request,
-    layer: int | None = Query(None),
     body: bytes = Depends(raw_body),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> Response:
     """Hidden-layer activations (the code by default) for each row."""
-    rows, document = _rows(request, body, {"layer"})
+    rows, options = _read(request, body, EmbedOptions)
     target = inference.find_target(session, services.cache, ref)
     x = inference.rows_for(target, rows, max_rows=services.max_rows)
-    codes = inference.embed(target, x, layer=_optional_int(document, "layer", layer))
+    codes = inference.embed(target, x, layer=options.layer)
     _finite("embedding", codes)
-    return _answer(request, target, "embeddings", {"embeddings": codes})
+    _count("embed", len(codes))
+    if wants_npy(request):
+        return _npy(target, codes)
+    return _json(target, {"embeddings": codes})
 
 
 @router.post(
     "/{ref}/reconstruct",
     response_model=ReconstructResponse,
     responses=NPY_RESPONSE,
-    openapi_extra=request_body(ReconstructRequest, npy=True),
+    openapi_extra=request_body(ReconstructRequest, npy=True, query=ReconstructOptions),
 )
 def reconstruct(
     ref: str,
@@ -124,57 +157,54 @@ def reconstruct(
     services: Services = Depends(get_services),
 ) -> Response:
     """Each row rebuilt by the model (original units) and its reconstruction error."""
-    rows, _ = _rows(request, body, set())
+    rows, _ = _read(request, body, ReconstructOptions)
     target = inference.find_target(session, services.cache, ref)
     x = inference.rows_for(target, rows, max_rows=services.max_rows)
     rebuilt, errors = inference.reconstruct(target, x)
     _finite("reconstruction", rebuilt)
     _finite("error", errors)
-    return _answer(
-        request, target, "reconstructions", {"reconstructions": rebuilt, "errors": errors}
-    )
-
-
-def _alpha(document: dict[str, Any], fallback: float | None) -> float | None:
-    value = document.get("alpha", fallback)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise BadInput(errors=[{"loc": ["body", "alpha"], "msg": "must be a number in (0, 1)"}])
-    return float(value)
+    _count("reconstruct", len(errors))
+    if wants_npy(request):
+        return _npy(target, _records(reconstruction=rebuilt, error=errors))
+    return _json(target, {"reconstructions": rebuilt, "errors": errors})
 
 
 @router.post(
     "/{ref}/anomalies",
     response_model=AnomaliesResponse,
     responses=NPY_RESPONSE,
-    openapi_extra=request_body(AnomaliesRequest, npy=True),
+    openapi_extra=request_body(AnomaliesRequest, npy=True, query=AnomaliesOptions),
 )
 def anomalies(
     ref: str,
     request: Request,
-    alpha: float | None = Query(None, gt=0, lt=1),
-    explain: int | None = Query(None, ge=0, le=1000),
     body: bytes = Depends(raw_body),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> Response:
-    """Anomaly scores, conformal p-values, flags at `alpha`, and optional explanations."""
-    rows, document = _rows(request, body, {"alpha", "explain"})
-    k = _optional_int(document, "explain", explain)
-    if k is not None and not 0 <= k <= 1000:
-        raise BadInput(errors=[{"loc": ["body", "explain"], "msg": "must lie in [0, 1000]"}])
+    """Anomaly scores, conformal p-values, flags (and which rule flagged), explanations."""
+    rows, options = _read(request, body, AnomaliesOptions)
+    if options.explain and wants_npy(request):
+        raise NotAcceptable(
+            "a .npy answer cannot carry explanations: ask for application/json, or drop explain"
+        )
     target = inference.find_target(session, services.cache, ref)
     x = inference.rows_for(target, rows, max_rows=services.max_rows)
-    found = inference.anomalies(target, x, alpha=_alpha(document, alpha), explain=k)
+    found = inference.anomalies(target, x, alpha=options.alpha, explain=options.explain)
     _finite("score", found.scores)
+    _count("anomalies", len(found.scores))
+    threshold = float(found.threshold) if np.isfinite(found.threshold) else None
+    scalars = {"rule": found.rule, "alpha": found.alpha, "threshold": threshold}
+    if wants_npy(request):
+        flags = _records(score=found.scores, p_value=found.p_values, is_anomaly=found.is_anomaly)
+        return _npy(target, flags, **scalars, warnings=found.warnings or None)
     payload: dict[str, Any] = {
+        **scalars,
         "scores": found.scores,
-        "alpha": found.alpha,
-        "threshold": found.threshold,
         "p_values": found.p_values,
         "is_anomaly": found.is_anomaly,
+        "warnings": found.warnings,
     }
     if found.explanations is not None:
         payload["explanations"] = found.explanations
-    return _answer(request, target, "scores", payload)
+    return _json(target, payload)

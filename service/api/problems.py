@@ -27,6 +27,7 @@ STATUS: dict[type[errors.ServiceError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.Unavailable: 503,
+    errors.NotAcceptable: 406,
 }
 HTTP_TITLES = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 413: "BodyTooLarge"}
 

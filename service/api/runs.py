@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.orm import Session
 
@@ -19,10 +17,9 @@ from service.api.schemas.runs import (
     RunRead,
 )
 from service.domain import runs as domain
-from service.store.tables import Run
+from service.store.tables import Run, RunStatus
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[TRAIN])
-Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 def read_run(run: Run) -> RunRead:
@@ -66,7 +63,7 @@ def create_run(
 
 @router.get("", response_model=RunPage)
 def list_runs(
-    status: Status | None = None,
+    status: RunStatus | None = None,
     model_name: str | None = Query(default=None, max_length=200),
     limit: Limit = 50,
     offset: Offset = 0,

@@ -23,16 +23,12 @@ def create_dataset_from_file(
     return _save(session, blocks, columns=columns, name=name or default)
 
 
-def create_dataset_from_json(session: Session, body: dict[str, Any]) -> Dataset:
-    """A JSON body `{"name", "columns", "rows"}` → a dataset."""
-    unknown = sorted(set(body) - {"name", "columns", "rows"})
-    if unknown:
-        raise BadRows(errors=[{"loc": ["body", unknown[0]], "msg": "unknown field"}])
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 200):
-        raise BadRows(errors=[{"loc": ["body", "name"], "msg": "must be 1 to 200 characters"}])
-    x, columns = table_from_json({k: body.get(k) for k in ("columns", "rows")})
-    return _save(session, [x], columns=columns, name=name or "dataset")
+def create_dataset_from_rows(
+    session: Session, *, name: str | None, columns: list[str] | None, rows: Any
+) -> Dataset:
+    """JSON rows (a list of equally long lists of numbers) and optional column names → a dataset."""
+    x, names = table_from_json({"columns": columns, "rows": rows})
+    return _save(session, [x], columns=names, name=name or "dataset")
 
 
 def _save(session: Session, blocks: list[FloatArray], *, columns: list[str], name: str) -> Dataset:

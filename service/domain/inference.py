@@ -3,44 +3,43 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
 from models import CheckpointError, Detector, InvalidInput
+from models.decision import Assessment
 from service.domain.arrays import FloatArray, check_width, records_to_array, rows_to_array
-from service.domain.registry import finite_or_none, load_checkpoint, resolve_ref, save_recalibrated
+from service.domain.registry import load_checkpoint, resolve_ref, save_recalibrated
 from service.errors import BadRows, ServiceError, TooManyRows
 from service.store.tables import ModelVersion
 
 
 class DetectorCache:
-    """Loaded Detectors by checkpoint blob, least recently used evicted first."""
+    """Loaded Detectors by checkpoint blob, least recently used evicted first (thread-safe)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._items: OrderedDict[int, Detector] = OrderedDict()
+        self._items: LRUCache[int, Detector] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def get(self, session: Session, version: ModelVersion) -> Detector:
-        """The version's Detector, loaded once."""
+        """The version's Detector, loaded once (a load happens outside the lock)."""
         key = version.checkpoint_blob_id
         with self._lock:
-            if key in self._items:
+            found = self._items.get(key)
+            if found is not None:
                 self.hits += 1
-                self._items.move_to_end(key)
-                return self._items[key]
+                return found
         detector = _load(session, version)
         with self._lock:
             self.misses += 1
             self._items[key] = detector
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
         return detector
 
 
@@ -108,7 +107,7 @@ def _engine_call(function: Any, *args: Any, **kwargs: Any) -> Any:
         raise BadRows(str(exc), errors=[{"loc": loc, "msg": str(exc)}]) from exc
 
 
-def embed(target: Target, x: FloatArray, *, layer: int | None) -> FloatArray:
+def embed(target: Target, x: FloatArray, *, layer: int | None = None) -> FloatArray:
     """Hidden-layer activations (the code by default)."""
     if layer is not None:
         indices = [info.index for info in target.detector.layers()]
@@ -119,43 +118,19 @@ def embed(target: Target, x: FloatArray, *, layer: int | None) -> FloatArray:
 
 
 def reconstruct(target: Target, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Reconstructions in original units and each row's anomaly score."""
-    rebuilt = np.asarray(_engine_call(target.detector.reconstruct, x))
-    return rebuilt, np.asarray(_engine_call(target.detector.score, x))
-
-
-@dataclass(frozen=True)
-class Anomalies:
-    """Scores, p-values and flags for a batch, with optional explanations."""
-
-    alpha: float
-    threshold: float | None
-    scores: FloatArray
-    p_values: FloatArray
-    is_anomaly: np.ndarray[Any, np.dtype[np.bool_]]
-    explanations: list[list[dict[str, Any]]] | None
+    """Reconstructions in original units and each row's anomaly score, from one forward pass."""
+    rebuilt, scores = _engine_call(target.detector.reconstruct_and_score, x)
+    return np.asarray(rebuilt), np.asarray(scores)
 
 
 def anomalies(
-    target: Target, x: FloatArray, *, alpha: float | None, explain: int | None
-) -> Anomalies:
-    """Conformal p-values, flags at `alpha`, and the top-`explain` features per row."""
-    detector = target.detector
-    alpha = float(alpha if alpha is not None else detector.config_.calibration.alpha)
-    scores = np.asarray(_engine_call(detector.score, x))
-    p_values = detector.calibration_.p_values(scores)  # from the same scores: one forward pass
-    explanations = None
-    if explain:
-        k = min(explain, len(target.columns))
-        explanations = _engine_call(detector.explain, x, k)
-    return Anomalies(
-        alpha=alpha,
-        threshold=finite_or_none(_engine_call(detector.threshold, alpha)),
-        scores=scores,
-        p_values=p_values,
-        is_anomaly=p_values <= alpha,
-        explanations=explanations,
-    )
+    target: Target, x: FloatArray, *, alpha: float | None = None, explain: int | None = None
+) -> Assessment:
+    """The Detector's own decision (one forward pass): scores, p-values, flags, the rule that
+    flagged, warnings, and the top-`explain` features per row."""
+    k = min(explain or 0, len(target.columns))
+    found: Assessment = _engine_call(target.detector.assess, x, alpha=alpha, explain=k)
+    return found
 
 
 def calibrate(session: Session, cache: DetectorCache, ref: str, x: FloatArray) -> Target:

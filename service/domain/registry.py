@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import Detector, LayerInfo
-from service.errors import BadInput, ModelNotFound
+from service.errors import ModelNotFound
 from service.store import blobs
 from service.store import registry as store
 from service.store.tables import Model, ModelVersion
@@ -151,10 +151,3 @@ def save_recalibrated(session: Session, version: ModelVersion, detector: Detecto
     version.metrics = metrics
     if old != blob.id:
         blobs.delete_blob_if_unused(session, old)
-
-
-def check_alias_name(alias: str) -> str:
-    """Aliases must not look like version numbers."""
-    if alias.isdigit():
-        raise BadInput(errors=[{"loc": ["path", "alias"], "msg": "an alias cannot be a number"}])
-    return alias

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
 
 from models import DetectorConfig
 from service.domain.datasets import get_dataset
+from service.domain.queue import JobQueue
 from service.errors import BadConfig, IdempotencyConflict, RunFinished, RunNotFound
 from service.store import runs as store
-from service.store.tables import Run, RunEpoch
-
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-
-
-class JobQueue(Protocol):
-    """Where a queued run's job goes; enqueued in the caller's transaction."""
-
-    def enqueue(self, session: Session, run_id: int) -> None:
-        """Make sure a worker will pick up the run."""
+from service.store.tables import FINISHED, Run, RunEpoch, RunStatus
 
 
 @dataclass(frozen=True)
@@ -124,7 +116,12 @@ def get_run(session: Session, run_id: int) -> Run:
 
 
 def list_runs(
-    session: Session, *, status: str | None, model_name: str | None, limit: int, offset: int
+    session: Session,
+    *,
+    status: RunStatus | None,
+    model_name: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Run], int]:
     """A filtered page of runs and the filtered total."""
     return store.list_runs(
@@ -141,7 +138,7 @@ def list_epochs(session: Session, run_id: int) -> list[RunEpoch]:
 def cancel_run(session: Session, run_id: int) -> Run:
     """A queued run is cancelled now; a running one stops after its current epoch."""
     run = get_run(session, run_id)
-    if run.status in store.FINISHED:
+    if run.status in FINISHED:
         raise RunFinished(f"run {run_id} has already finished ({run.status})")
     store.request_cancel(session, run_id)
     store.cancel_if_queued(session, run_id)
@@ -152,4 +149,5 @@ def cancel_run(session: Session, run_id: int) -> Run:
 def run_stats(session: Session) -> dict[str, Any]:
     """Runs per status (every status present) and epochs recorded, for /metrics."""
     counts = store.count_by_status(session)
-    return {"runs": {s: counts.get(s, 0) for s in STATUSES}, "epochs": store.count_epochs(session)}
+    runs = {status.value: counts.get(status, 0) for status in RunStatus}
+    return {"runs": runs, "epochs": store.count_epochs(session)}

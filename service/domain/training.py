@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -15,20 +16,25 @@ from models import Detector, DetectorConfig, EpochCallback, InvalidInput, Traini
 from service.domain.datasets import load_dataset_array
 from service.domain.registry import detector_metrics, register_version
 from service.store import runs as store
+from service.store.tables import Run, RunStatus
 
 logger = logging.getLogger(__name__)
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 EpochObserver = Callable[[int, float, float | None, float], None]
 FitFunction = Callable[[DetectorConfig, np.ndarray, list[str], EpochCallback], Detector]
-"""`(config, rows, columns, callback) -> fitted Detector`: in process, or under torchrun (DDP)."""
+"""`(config, rows, columns, callback) -> fitted Detector`. The entry point that trains chooses it
+(in this process, or under torchrun for DDP) and hands it down; the job only calls it."""
 
 
-def fit_in_process(
-    config: DetectorConfig, x: np.ndarray, columns: list[str], callback: EpochCallback
-) -> Detector:
-    """The default fit: this process, the configured device."""
-    return Detector(config).fit(x, columns=columns, callback=callback)
+class Outcome(StrEnum):
+    """How one attempt at a run ended: a final status, or no status change of its own."""
+
+    SUCCEEDED = RunStatus.SUCCEEDED.value
+    FAILED = RunStatus.FAILED.value
+    CANCELLED = RunStatus.CANCELLED.value
+    SKIPPED = "skipped"  # not claimed, or taken over elsewhere
+    INTERRUPTED = "interrupted"  # handed back to the queue (the worker is shutting down)
 
 
 @dataclass
@@ -44,26 +50,26 @@ def train_run(
     *,
     worker: str,
     device: str = "auto",
+    fit: FitFunction,
     observer: EpochObserver | None = None,
     interrupted: Callable[[], bool] | None = None,
-    fit: FitFunction = fit_in_process,
-) -> str:
-    """Train one queued run to its end; returns the final status ("skipped" if not claimed).
+) -> Outcome:
+    """Train one queued run to its end; returns how it ended (SKIPPED if not claimed).
 
     `interrupted()` is asked after every epoch: True (the worker is shutting down) puts the run
-    back in the queue and returns "interrupted".
+    back in the queue and returns INTERRUPTED.
     """
     with unit() as session:
         if not store.claim_run(session, run_id, worker=worker):
-            return "skipped"
+            return Outcome.SKIPPED
     logger.info("run claimed", extra={"run_id": run_id, "worker": worker, "action": "claim"})
     job = _Job(unit, run_id, worker, observer, interrupted or (lambda: False))
     try:
         return _train_claimed(job, device=device, fit=fit)
     except Exception as exc:
         logger.exception("run failed", extra={"run_id": run_id, "action": "fail"})
-        _finish(unit, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        return "failed"
+        _finish(unit, run_id, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return Outcome.FAILED
 
 
 @dataclass
@@ -78,41 +84,41 @@ class _Job:
     stop: _Stop = field(default_factory=_Stop)
 
 
-def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> str:
+def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
     unit, run_id = job.unit, job.run_id
     with unit() as session:
         run = store.get_run(session, run_id)
         if run is None:
-            return "skipped"
+            return Outcome.SKIPPED
         x, columns = load_dataset_array(session, run.dataset_id)
         config = _config(run.config, device)
         model_name, cancelled = run.model_name, run.cancel_requested
     if cancelled:
-        _finish(unit, run_id, status="cancelled", error="cancelled before training started")
-        return "cancelled"
+        _finish(unit, run_id, status=RunStatus.CANCELLED, error="cancelled before training started")
+        return Outcome.CANCELLED
     try:
         detector = fit(config, x, columns, _epoch_writer(job))
     except (InvalidInput, TrainingDiverged) as exc:
-        _finish(unit, run_id, status="failed", error=str(exc))
-        return "failed"
+        _finish(unit, run_id, status=RunStatus.FAILED, error=str(exc))
+        return Outcome.FAILED
     if detector.stopped_:
         return _stopped(job)
     _register(unit, run_id, model_name=model_name, detector=detector)
-    return "succeeded"
+    return Outcome.SUCCEEDED
 
 
-def _stopped(job: _Job) -> str:
+def _stopped(job: _Job) -> Outcome:
     """End an attempt the callback stopped: cancelled, handed back, or no longer ours."""
     if job.stop.reason == "lost":
         logger.warning("run taken over elsewhere", extra={"run_id": job.run_id, "action": "drop"})
-        return "skipped"
+        return Outcome.SKIPPED
     if job.stop.reason == "interrupted":
         with job.unit() as session:
             store.requeue_run(session, job.run_id, error="worker shut down; handed back")
         logger.info("run handed back", extra={"run_id": job.run_id, "action": "requeue"})
-        return "interrupted"
-    _finish(job.unit, job.run_id, status="cancelled", error="cancelled during training")
-    return "cancelled"
+        return Outcome.INTERRUPTED
+    _finish(job.unit, job.run_id, status=RunStatus.CANCELLED, error="cancelled during training")
+    return Outcome.CANCELLED
 
 
 def _config(stored: dict[str, Any], device: str) -> DetectorConfig:
@@ -155,12 +161,16 @@ def _register(unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detec
             session, model_name, run_id=run_id, detector=detector, checkpoint=checkpoint
         )
         store.finish_run(
-            session, run_id, status="succeeded", metrics=metrics, model_version=version.version
+            session,
+            run_id,
+            status=RunStatus.SUCCEEDED,
+            metrics=metrics,
+            model_version=version.version,
         )
     logger.info("run succeeded", extra={"run_id": run_id, "action": "succeed"})
 
 
-def _finish(unit: UnitOfWork, run_id: int, *, status: str, error: str | None) -> None:
+def _finish(unit: UnitOfWork, run_id: int, *, status: RunStatus, error: str | None) -> None:
     with unit() as session:
         store.finish_run(session, run_id, status=status, error=error)
     logger.info("run ended", extra={"run_id": run_id, "action": status})
@@ -178,18 +188,20 @@ def recover_lost_run(
     """A run whose `worker` died while `running`: retry it, or fail it after `max_attempts`."""
     with unit() as session:
         run = store.get_run(session, run_id)
-        if run is None or run.status != "running" or run.worker != worker:
+        if run is None or run.status != RunStatus.RUNNING or run.worker != worker:
             return
-        if run.attempts < max_attempts and not run.cancel_requested:
-            store.requeue_run(session, run_id, error=f"{reason}; retrying")
-            action = "requeue"
-        else:
-            status = "cancelled" if run.cancel_requested else "failed"
-            store.finish_run(
-                session, run_id, status=status, error=f"{reason} ({run.attempts} attempts)"
-            )
-            action = status
+        action = _retry_or_end(session, run, reason=reason, max_attempts=max_attempts)
     logger.warning(reason, extra={"run_id": run_id, "action": action})
+
+
+def _retry_or_end(session: Session, run: Run, *, reason: str, max_attempts: int) -> str:
+    """Requeue a run whose attempt died, or end it (failed, or cancelled if asked): the action."""
+    if run.attempts < max_attempts and not run.cancel_requested:
+        store.requeue_run(session, run.id, error=f"{reason}; retrying")
+        return "requeue"
+    status = RunStatus.CANCELLED if run.cancel_requested else RunStatus.FAILED
+    store.finish_run(session, run.id, status=status, error=f"{reason} ({run.attempts} attempts)")
+    return status
 
 
 def reconcile_runs(
@@ -197,8 +209,9 @@ def reconcile_runs(
 ) -> int:
     """At start-up: recover `running` runs whose worker `is_lost`; returns how many."""
     with unit() as session:
-        running = [(run.id, run.worker) for run in store.runs_with_status(session, "running")]
-    lost = [(run_id, worker) for run_id, worker in running if is_lost(worker)]
+        running = store.runs_with_status(session, RunStatus.RUNNING)
+        candidates = [(run.id, run.worker) for run in running]
+    lost = [(run_id, worker) for run_id, worker in candidates if is_lost(worker)]
     for run_id, worker in lost:
         reason = f"interrupted: worker {worker} is gone"
         recover_lost_run(unit, run_id, worker=worker, reason=reason, max_attempts=max_attempts)
@@ -206,21 +219,13 @@ def reconcile_runs(
 
 
 def recover_stalled_run(unit: UnitOfWork, run_id: int, *, max_attempts: int) -> bool:
-    """The job of a `running` run lost its worker: requeue it (True) or fail it ("worker lost")."""
+    """The job of a `running` run lost its worker: requeue it (True) or end it ("worker lost")."""
     with unit() as session:
         run = store.get_run(session, run_id)
-        if run is None or run.status not in ("running", "queued"):
+        if run is None or run.status not in (RunStatus.RUNNING, RunStatus.QUEUED):
             return False
-        if run.status == "queued":
+        if run.status == RunStatus.QUEUED:
             return True  # already handed back (SIGTERM) or requeued by another worker
-        if run.attempts < max_attempts and not run.cancel_requested:
-            store.requeue_run(session, run_id, error="worker lost; retrying")
-            action = "requeue"
-        else:
-            status = "cancelled" if run.cancel_requested else "failed"
-            store.finish_run(
-                session, run_id, status=status, error=f"worker lost ({run.attempts} attempts)"
-            )
-            action = status
+        action = _retry_or_end(session, run, reason="worker lost", max_attempts=max_attempts)
     logger.warning("worker lost", extra={"run_id": run_id, "action": action})
     return action == "requeue"

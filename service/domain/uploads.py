@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from service.domain.arrays import FloatArray, check_finite, npy_to_array, rows_to_array
+from service.domain.arrays import NPY_MAGIC, FloatArray, check_finite, npy_to_array, rows_to_array
 from service.errors import BadRows
 
 Table = tuple[list[FloatArray], list[str]]  # row blocks, so a big file is never held twice
@@ -28,7 +28,7 @@ def _bad(msg: str, *loc: str | int) -> BadRows:
 
 def sniff_format(head: bytes, filename: str | None) -> str:
     """`npy`, `parquet`, `json` or `csv`, from the file's first bytes, then its name."""
-    if head.startswith(b"\x93NUMPY"):
+    if head.startswith(NPY_MAGIC):
         return "npy"
     if head.startswith(b"PAR1"):
         return "parquet"

@@ -1,6 +1,5 @@
-"""Dispatch of training jobs.
+"""Dispatch of training jobs: the `JobQueue` implementations and the processes that train.
 
-A `Dispatcher` is a `JobQueue` (enqueue a run's job inside the request's transaction) that can be
-started and stopped with the server. `EmbeddedDispatcher` trains in child processes of the server;
-issue 4 adds a procrastinate dispatcher and the `hourglass worker` command beside it.
+`EmbeddedQueue` (SQLite) trains in child processes of the server; `ProcrastinateQueue`
+(PostgreSQL) defers procrastinate jobs that any number of `hourglass worker` processes take.
 """

@@ -1,6 +1,8 @@
 """One training on several processes: the torchrun entry point, and the parent side that runs it.
 
-A training job whose config asks for `training.devices` > 1 calls `fit_with_torchrun`, which
+`fit_detector` is the training job's fit, chosen by the entry points that train (the embedded
+executor's children, `hourglass worker`, `hourglass train`): in this process, or, when the config
+asks for `training.devices` > 1, under torchrun via `fit_with_torchrun`, which
 writes the rows and config to a work directory and runs `torchrun_command(...)`:
 
     python -m torch.distributed.run --standalone --nproc-per-node N -m service.jobs.distributed \
@@ -32,7 +34,6 @@ import torch.distributed as dist
 from models import Detector, DetectorConfig, EpochCallback, InvalidInput, TrainingDiverged
 from models.distributed import fit_distributed
 from models.trainer import choose_device
-from service.domain.training import fit_in_process
 
 EXPECTED_ERRORS: dict[str, type[Exception]] = {
     "InvalidInput": InvalidInput,
@@ -64,12 +65,12 @@ def torchrun_command(
 # -- the parent side ------------------------------------------------------------------------------
 
 
-def fit_any(
+def fit_detector(
     config: DetectorConfig, x: np.ndarray, columns: list[str], callback: EpochCallback
 ) -> Detector:
     """The training job's fit: in this process, or under torchrun when `training.devices` > 1."""
     if config.training.devices <= 1:
-        return fit_in_process(config, x, columns, callback)
+        return Detector(config).fit(x, columns=columns, callback=callback)
     with tempfile.TemporaryDirectory(prefix="hourglass-ddp-") as workdir:
         return fit_with_torchrun(
             x, config=config, columns=columns, callback=callback, workdir=Path(workdir)

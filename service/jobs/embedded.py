@@ -14,7 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service.domain.training import next_queued_runs, reconcile_runs, recover_lost_run
-from service.jobs.child import ChildSpec, run_child
+from service.jobs.child import run_child
+from service.jobs.spec import TrainerSpec
 from service.store.db import SessionFactory, transaction
 
 logger = logging.getLogger(__name__)
@@ -37,26 +38,16 @@ def pid_is_gone(worker: str | None) -> bool:
     return False
 
 
-class EmbeddedDispatcher:
+class EmbeddedQueue:
     """Polls for queued runs and trains each in a spawned child process."""
 
     def __init__(
-        self,
-        factory: SessionFactory,
-        *,
-        database_url: str,
-        workers: int,
-        torch_threads: int,
-        device: str = "auto",
-        max_attempts: int = 3,
-        log_level: str = "INFO",
-        log_format: str = "text",
-        poll_seconds: float = 1.0,
+        self, factory: SessionFactory, spec: TrainerSpec, *, workers: int, poll_seconds: float = 1.0
     ) -> None:
         self._unit = partial(transaction, factory)
-        self._spec = ChildSpec(database_url, 0, torch_threads, device, log_level, log_format)
+        self._spec = spec
         self._workers = workers
-        self._max_attempts = max_attempts
+        self._max_attempts = spec.max_attempts
         self._poll_seconds = poll_seconds
         self._children: dict[int, BaseProcess] = {}
         self._wake = threading.Event()
@@ -91,11 +82,6 @@ class EmbeddedDispatcher:
                 child.join()
         self._reap()
 
-    @property
-    def active_runs(self) -> list[int]:
-        """Runs being trained by a child right now."""
-        return list(self._children)
-
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -124,8 +110,9 @@ class EmbeddedDispatcher:
             return
         candidates = next_queued_runs(self._unit, limit=free + len(self._children))
         for run_id in [r for r in candidates if r not in self._children][:free]:
-            spec = ChildSpec(**{**self._spec.__dict__, "run_id": run_id})
-            child = self._context.Process(target=run_child, args=(spec,), name=f"run-{run_id}")
+            child = self._context.Process(
+                target=run_child, args=(self._spec, run_id), name=f"run-{run_id}"
+            )
             child.start()
             self._children[run_id] = child
             logger.info("training child started", extra={"run_id": run_id, "action": "spawn"})

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-from dataclasses import dataclass
 from functools import partial
 from multiprocessing.process import BaseProcess
 
@@ -24,10 +23,10 @@ from procrastinate.manager import JobManager
 from procrastinate.utils import sync_to_async
 from sqlalchemy.orm import Session
 
-from service.config import Settings
-from service.domain.training import UnitOfWork, recover_stalled_run, train_run
+from service.domain.training import Outcome, UnitOfWork, recover_stalled_run, train_run
 from service.jobs.child import worker_name
-from service.jobs.distributed import fit_any
+from service.jobs.distributed import fit_detector
+from service.jobs.spec import TrainerSpec
 from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.jobs import TRAINING_QUEUE, TRAINING_TASK, defer_training_job, libpq_conninfo
@@ -39,30 +38,14 @@ class TrainingInterrupted(Exception):
     """The worker is shutting down; the run went back to the queue for another worker."""
 
 
-@dataclass(frozen=True)
-class WorkerSpec:
-    """Everything a worker process needs; built by an entry point from the settings."""
-
-    database_url: str
-    concurrency: int = 1
-    device: str = "auto"
-    torch_threads: int = 1
-    max_attempts: int = 3
-    heartbeat_seconds: float = 5.0
-    stalled_seconds: float = 20.0
-    shutdown_seconds: float = 1.0
-    log_level: str = "INFO"
-    log_format: str = "text"
-
-
-class ProcrastinateDispatcher:
+class ProcrastinateQueue:
     """The API side on PostgreSQL: defer a run's job in the transaction that writes the run.
 
     With `processes` > 0 the server also starts that many worker processes of its own (the
     single-machine convenience); a deployment sets 0 and runs `hourglass worker` containers.
     """
 
-    def __init__(self, spec: WorkerSpec, *, processes: int = 0) -> None:
+    def __init__(self, spec: TrainerSpec, *, processes: int = 0) -> None:
         self._spec = spec
         self._processes = processes
         self._children: list[BaseProcess] = []
@@ -90,42 +73,29 @@ class ProcrastinateDispatcher:
         self._children.clear()
 
 
-def worker_spec(settings: Settings, *, concurrency: int = 1) -> WorkerSpec:
-    """What a procrastinate worker process needs from the settings."""
-    return WorkerSpec(
-        database_url=settings.database_url,
-        concurrency=concurrency,
-        device=settings.device,
-        torch_threads=settings.torch_threads,
-        max_attempts=settings.max_attempts,
-        log_level=settings.log_level,
-        log_format=settings.log_format,
-    )
-
-
-def build_app(spec: WorkerSpec, unit: UnitOfWork) -> procrastinate.App:
+def build_app(spec: TrainerSpec, unit: UnitOfWork) -> procrastinate.App:
     """A procrastinate app whose one task trains a run."""
     app = procrastinate.App(connector=PsycopgConnector(conninfo=libpq_conninfo(spec.database_url)))
     retry = RetryStrategy(max_attempts=spec.max_attempts, retry_exceptions={TrainingInterrupted})
 
     @app.task(name=TRAINING_TASK, queue=TRAINING_QUEUE, pass_context=True, retry=retry)
     def train(context: JobContext, run_id: int) -> str:
-        status = train_run(
+        outcome = train_run(
             unit,
             run_id,
             worker=worker_name(),
             device=spec.device,
+            fit=fit_detector,
             interrupted=context.should_abort,
-            fit=fit_any,
         )
-        if status == "interrupted":
+        if outcome == Outcome.INTERRUPTED:
             raise TrainingInterrupted(f"run {run_id} handed back to the queue")
-        return status
+        return outcome.value
 
     return app
 
 
-async def recover_stalled_jobs(app: procrastinate.App, unit: UnitOfWork, spec: WorkerSpec) -> int:
+async def recover_stalled_jobs(app: procrastinate.App, unit: UnitOfWork, spec: TrainerSpec) -> int:
     """Retry (or fail) the runs of jobs whose worker stopped sending heartbeats."""
     manager = app.job_manager
     stalled = list(
@@ -151,7 +121,7 @@ async def _recover(manager: JobManager, job: Job, unit: UnitOfWork, max_attempts
     )
 
 
-async def _recovery_loop(app: procrastinate.App, unit: UnitOfWork, spec: WorkerSpec) -> None:
+async def _recovery_loop(app: procrastinate.App, unit: UnitOfWork, spec: TrainerSpec) -> None:
     while True:
         await asyncio.sleep(spec.heartbeat_seconds)
         try:
@@ -160,7 +130,7 @@ async def _recovery_loop(app: procrastinate.App, unit: UnitOfWork, spec: WorkerS
             logger.exception("stalled-job recovery failed", extra={"action": "recover"})
 
 
-async def run_worker(spec: WorkerSpec) -> None:
+async def run_worker(spec: TrainerSpec) -> None:
     """Run jobs until SIGTERM/SIGINT; then hand running runs back and exit."""
     engine = make_engine(spec.database_url)
     unit = partial(transaction, make_session_factory(engine))
@@ -184,7 +154,7 @@ async def run_worker(spec: WorkerSpec) -> None:
     engine.dispose()
 
 
-def worker_main(spec: WorkerSpec) -> None:
+def worker_main(spec: TrainerSpec) -> None:
     """Entry of a worker process: its own thread budget, logging and event loop."""
     configure_logging(spec.log_level, spec.log_format)
     torch.set_num_threads(spec.torch_threads)

@@ -66,11 +66,6 @@ def read_blob(session: Session, blob_id: int) -> bytes:
     return b"".join(iter_blob(session, blob_id))
 
 
-def blob_size(session: Session, blob_id: int) -> int:
-    """Size in bytes of a blob."""
-    return session.scalar(select(Blob.size_bytes).where(Blob.id == blob_id)) or 0
-
-
 def delete_blob_if_unused(session: Session, blob_id: int) -> None:
     """Drop a blob that no dataset or version references any more."""
     users = session.scalar(

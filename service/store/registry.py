@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.store.tables import Model, ModelAlias, ModelVersion
+from service.store.tables import Model, ModelAlias, ModelVersion, utcnow
 
 
 def get_model(session: Session, name: str) -> Model | None:
@@ -84,6 +84,7 @@ def set_alias(session: Session, model_id: int, *, alias: str, version: int) -> N
         session.add(ModelAlias(model_id=model_id, alias=alias, version=version))
     else:
         row.version = version
+        row.updated_at = utcnow()
     session.flush()
 
 

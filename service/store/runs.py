@@ -8,9 +8,7 @@ from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.store.tables import IdempotencyKey, Run, RunEpoch, utcnow
-
-FINISHED = ("succeeded", "failed", "cancelled")
+from service.store.tables import IdempotencyKey, Run, RunEpoch, RunStatus, utcnow
 
 
 def add_run(
@@ -18,7 +16,7 @@ def add_run(
 ) -> Run:
     """Insert a queued run."""
     run = Run(
-        status="queued",
+        status=RunStatus.QUEUED,
         dataset_id=dataset_id,
         model_name=model_name,
         config=config,
@@ -38,7 +36,7 @@ def get_run(session: Session, run_id: int) -> Run | None:
 
 
 def list_runs(
-    session: Session, *, status: str | None, model_name: str | None, limit: int, offset: int
+    session: Session, *, status: RunStatus | None, model_name: str | None, limit: int, offset: int
 ) -> tuple[list[Run], int]:
     """A filtered page of runs, newest first, and the filtered total."""
     query = select(Run)
@@ -78,7 +76,9 @@ def add_epoch(
 
 def is_running_on(session: Session, run_id: int, *, worker: str) -> bool:
     """True while the run is `running` on `worker` (not requeued, taken over or finished)."""
-    query = select(Run.id).where(Run.id == run_id, Run.status == "running", Run.worker == worker)
+    query = select(Run.id).where(
+        Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker
+    )
     return session.scalar(query) is not None
 
 
@@ -86,9 +86,9 @@ def claim_run(session: Session, run_id: int, *, worker: str) -> bool:
     """Atomically move a queued run to running for `worker`; False if someone else has it."""
     result = session.execute(
         update(Run)
-        .where(Run.id == run_id, Run.status == "queued")
+        .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
         .values(
-            status="running",
+            status=RunStatus.RUNNING,
             worker=worker,
             attempts=Run.attempts + 1,
             epoch=0,
@@ -106,7 +106,7 @@ def finish_run(
     session: Session,
     run_id: int,
     *,
-    status: str,
+    status: RunStatus,
     error: str | None = None,
     metrics: dict[str, Any] | None = None,
     model_version: int | None = None,
@@ -129,8 +129,10 @@ def cancel_if_queued(session: Session, run_id: int) -> bool:
     """Cancel a run that no worker has claimed yet; False if it is no longer queued."""
     result = session.execute(
         update(Run)
-        .where(Run.id == run_id, Run.status == "queued")
-        .values(status="cancelled", error="cancelled before it started", finished_at=utcnow())
+        .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
+        .values(
+            status=RunStatus.CANCELLED, error="cancelled before it started", finished_at=utcnow()
+        )
     )
     return isinstance(result, CursorResult) and result.rowcount == 1
 
@@ -140,11 +142,11 @@ def requeue_run(session: Session, run_id: int, *, error: str) -> None:
     session.execute(
         update(Run)
         .where(Run.id == run_id)
-        .values(status="queued", error=error, worker=None, started_at=None)
+        .values(status=RunStatus.QUEUED, error=error, worker=None, started_at=None)
     )
 
 
-def runs_with_status(session: Session, status: str) -> list[Run]:
+def runs_with_status(session: Session, status: RunStatus) -> list[Run]:
     """All runs in one status, oldest first."""
     query = select(Run).where(Run.status == status).order_by(Run.id)
     return list(session.scalars(query).all())
@@ -152,7 +154,7 @@ def runs_with_status(session: Session, status: str) -> list[Run]:
 
 def queued_run_ids(session: Session, *, limit: int) -> list[int]:
     """The oldest queued runs."""
-    query = select(Run.id).where(Run.status == "queued").order_by(Run.id).limit(limit)
+    query = select(Run.id).where(Run.status == RunStatus.QUEUED).order_by(Run.id).limit(limit)
     return list(session.scalars(query).all())
 
 
@@ -177,10 +179,10 @@ def delete_run(session: Session, run: Run) -> None:
     session.flush()
 
 
-def count_by_status(session: Session) -> dict[str, int]:
+def count_by_status(session: Session) -> dict[RunStatus, int]:
     """How many runs are in each status."""
     rows = session.execute(select(Run.status, func.count()).group_by(Run.status)).all()
-    return {status: int(count) for status, count in rows}
+    return {RunStatus(status): int(count) for status, count in rows}
 
 
 def count_epochs(session: Session) -> int:

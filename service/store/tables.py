@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -28,6 +30,19 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class RunStatus(StrEnum):
+    """Where a run is in its life: the `runs.status` column's only values."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
 
 
 def utcnow() -> datetime:
@@ -79,7 +94,16 @@ class Dataset(Base):
 class Run(Base):
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[RunStatus] = mapped_column(
+        Enum(
+            RunStatus,
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda choices: [c.value for c in choices],
+        ),
+        index=True,
+    )
     model_name: Mapped[str] = mapped_column(String(200), index=True)
     model_version: Mapped[int | None] = mapped_column(Integer)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)

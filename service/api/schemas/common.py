@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
 
 
 def _utc(value: datetime) -> str:
@@ -25,6 +25,20 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
 
 
+class Strict(BaseModel):
+    """A request schema: unknown fields are errors, and JSON's true is never the number 1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: object, _info: ValidationInfo) -> object:
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, bool) for item in items):
+            raise ValueError("a boolean is not a valid value here")
+        return value
+
+
 class ProblemItem(BaseModel):
     loc: list[str | int]
     msg: str
@@ -38,8 +52,3 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[ProblemItem] | None = None
-
-
-def page_params(limit: int, offset: int) -> dict[str, Any]:
-    """Keyword arguments for a paged query."""
-    return {"limit": limit, "offset": offset}

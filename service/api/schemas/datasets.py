@@ -6,15 +6,29 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import Timestamp
+from service.api.schemas.common import Strict, Timestamp
 
 
-class DatasetCreate(BaseModel):
+class DatasetMeta(Strict):
+    """Everything of a JSON dataset but its rows (which numpy reads, for speed)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    columns: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, description="One unique name per column. Default: f0…fn."
+    )
+
+
+class DatasetCreate(DatasetMeta):
     """A dataset sent as JSON rows."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=200)
-    columns: list[str] | None = Field(default=None, description="Default: f0…fn.")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "sensors", "columns": ["a", "b"], "rows": [[1.0, 2.0], [3.0, 4.5]]}
+            ]
+        },
+    )
     rows: list[Annotated[list[float], Field(min_length=1)]] = Field(
         min_length=2, description="At least 2 equally long rows of finite numbers."
     )

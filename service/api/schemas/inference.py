@@ -1,4 +1,6 @@
-"""Inference schemas. Bodies are parsed with orjson; these describe them for OpenAPI."""
+"""Inference schemas. Row arrays are parsed with orjson and numpy (for speed); everything else in
+a request, body or query string, is validated by the `…Options` schemas, which say each limit once.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +10,40 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
+from service.api.schemas.common import Strict
+
 Rows = Annotated[list[Annotated[list[float], Field(min_length=1)]], Field(min_length=1)]
 Records = Annotated[list[Annotated[dict[str, float], Field(min_length=1)]], Field(min_length=1)]
+ROW_FIELDS = ("instances", "records")
 # Exactly one of `instances` and `records`; neither may be null (the server says 422 otherwise).
 ONE_OF_ROWS: JsonDict = {"oneOf": [{"required": ["instances"]}, {"required": ["records"]}]}
+
+
+class _Options(Strict):
+    pass
+
+
+class EmbedOptions(_Options):
+    layer: int | SkipJsonSchema[None] = Field(
+        default=None, ge=0, description="Hidden-layer index (see /layers); default the code."
+    )
+
+
+class ReconstructOptions(_Options):
+    pass
+
+
+class AnomaliesOptions(_Options):
+    alpha: float | SkipJsonSchema[None] = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Flag rows with p-value <= alpha. Default: the run's contamination rule if "
+        "it set one, else the run's alpha.",
+    )
+    explain: int | SkipJsonSchema[None] = Field(
+        default=None, ge=0, le=1000, description="Top-k features per row by share of the score."
+    )
 
 
 class _Rows(BaseModel):
@@ -24,17 +56,20 @@ class _Rows(BaseModel):
     )
 
 
-class EmbedRequest(_Rows):
-    layer: int | None = Field(default=None, description="Hidden-layer index; default the code.")
+def _example(**options: float) -> JsonDict:
+    return {**ONE_OF_ROWS, "examples": [{"instances": [[0.5, 1.2, -0.3]], **options}]}
 
 
-class ReconstructRequest(_Rows):
-    pass
+class EmbedRequest(_Rows, EmbedOptions):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_example(layer=0))
 
 
-class AnomaliesRequest(_Rows):
-    alpha: float | None = Field(default=None, gt=0, lt=1, description="Default: the run's alpha.")
-    explain: int | None = Field(default=None, ge=0, le=1000, description="Top-k features per row.")
+class ReconstructRequest(_Rows, ReconstructOptions):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_example())
+
+
+class AnomaliesRequest(_Rows, AnomaliesOptions):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_example(alpha=0.01, explain=3))
 
 
 class EmbedResponse(BaseModel):
@@ -52,16 +87,23 @@ class ReconstructResponse(BaseModel):
 
 class Explanation(BaseModel):
     feature: str
-    error: float
-    share: float
+    error: float = Field(description="Signed reconstruction error (input − rebuilt), scaled units.")
+    share: float = Field(description="The feature's share of the row's score.")
 
 
 class AnomaliesResponse(BaseModel):
     model: str
     version: int
+    rule: str = Field(description="Which rule flagged: alpha (p <= alpha) or contamination.")
     alpha: float
-    threshold: float | None = Field(description="null when no score can be flagged at alpha.")
+    threshold: float | None = Field(
+        description="Rows scoring above it are flagged; null: none can be."
+    )
     scores: list[float]
     p_values: list[float]
     is_anomaly: list[bool]
     explanations: list[list[Explanation]] | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the answer cannot promise, e.g. an unreachable alpha.",
+    )

@@ -1,75 +1,134 @@
-"""Run schemas. Every config field is optional: defaults come from `models.DetectorConfig`."""
+"""Run schemas. Every config field is optional: defaults come from `models.DetectorConfig`.
+
+The config sections name the engine's fields; their choices, bounds and descriptions are the
+engine's own (`models.knobs`), so no limit is written twice.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from service.api.schemas.common import Id, Timestamp
+from models import ArchitectureConfig, CalibrationConfig, PreprocessingConfig, TrainingConfig
+from models.choices import (
+    Activation,
+    Device,
+    Kind,
+    Normalization,
+    Optimizer,
+    Scaling,
+    Scoring,
+    Variant,
+)
+from models.config import MAX_DEPTH
+from models.knobs import Knob
+from service.api.schemas.common import Id, Strict, Timestamp
+from service.store.tables import RunStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
 
-class _Section(BaseModel):
+def engine_field(section: type[Any], name: str) -> Any:
+    """An optional schema field with the engine field's description (default: the engine's)."""
+    return Field(default=None, description=Knob.of(section, name).doc)
+
+
+def bounds(section: type[Any], name: str) -> Any:
+    """The engine field's bounds, for the number type they constrain (`Annotated[int, …]`)."""
+    knob = Knob.of(section, name)
+    return Field(ge=knob.low, le=knob.high)
+
+
+class _Section(Strict):
     """Omitted fields take the engine's defaults. Only fields whose engine value may be None
     (derived sizes and epochs, no clipping, no contamination) are documented as nullable."""
 
-    model_config = ConfigDict(extra="forbid")
+
+A, P, T, C = ArchitectureConfig, PreprocessingConfig, TrainingConfig, CalibrationConfig
+Unset = SkipJsonSchema[None]  # may be omitted, but not null (the engine has no None for it)
+Widths = Annotated[list[Annotated[int, bounds(A, "hidden_layers")]], Field(max_length=MAX_DEPTH)]
 
 
 class ArchitectureIn(_Section):
-    kind: Literal["dense"] | SkipJsonSchema[None] = None
-    hidden_layers: list[int] | None = Field(default=None, description="Default: from the width.")
-    code_size: int | None = Field(default=None, description="Default: from the width.")
-    activation: (
-        Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid"]
-        | SkipJsonSchema[None]
-    ) = None
-    dropout: float | SkipJsonSchema[None] = None
-    normalization: Literal["none", "batch", "layer"] | SkipJsonSchema[None] = None
-    variant: Literal["plain", "denoising", "sparse", "variational"] | SkipJsonSchema[None] = None
-    noise_std: float | SkipJsonSchema[None] = None
-    sparsity_weight: float | SkipJsonSchema[None] = None
-    beta: float | SkipJsonSchema[None] = None
-    ensemble_size: int | SkipJsonSchema[None] = None
-
-
-class PreprocessingIn(_Section):
-    scaling: (
-        Literal["standard", "robust", "robust_bounded", "minmax", "none"] | SkipJsonSchema[None]
-    ) = None
-
-
-class TrainingIn(_Section):
-    epochs: int | None = Field(default=None, description="Default: from the number of rows.")
-    batch_size: int | SkipJsonSchema[None] = None
-    learning_rate: float | SkipJsonSchema[None] = None
-    weight_decay: float | SkipJsonSchema[None] = None
-    optimizer: Literal["adam", "adamw", "sgd"] | SkipJsonSchema[None] = None
-    validation_fraction: float | SkipJsonSchema[None] = None
-    early_stopping_patience: int | SkipJsonSchema[None] = None
-    gradient_clip: float | None = Field(default=None, description="null: no clipping.")
-    seed: int | SkipJsonSchema[None] = None
-    device: Literal["auto", "cpu", "cuda"] | SkipJsonSchema[None] = None
-    devices: int | SkipJsonSchema[None] = Field(
-        default=None, description="Processes (GPUs) under torchrun DDP."
+    kind: Kind | Unset = engine_field(A, "kind")
+    hidden_layers: Widths | None = engine_field(A, "hidden_layers")
+    code_size: Annotated[int, bounds(A, "code_size")] | None = engine_field(A, "code_size")
+    activation: Activation | Unset = engine_field(A, "activation")
+    dropout: Annotated[float, bounds(A, "dropout")] | Unset = engine_field(A, "dropout")
+    normalization: Normalization | Unset = engine_field(A, "normalization")
+    variant: Variant | Unset = engine_field(A, "variant")
+    noise_std: Annotated[float, bounds(A, "noise_std")] | Unset = engine_field(A, "noise_std")
+    sparsity_weight: Annotated[float, bounds(A, "sparsity_weight")] | Unset = engine_field(
+        A, "sparsity_weight"
+    )
+    beta: Annotated[float, bounds(A, "beta")] | Unset = engine_field(A, "beta")
+    ensemble_size: Annotated[int, bounds(A, "ensemble_size")] | Unset = engine_field(
+        A, "ensemble_size"
     )
 
 
+class PreprocessingIn(_Section):
+    scaling: Scaling | Unset = engine_field(P, "scaling")
+
+
+class TrainingIn(_Section):
+    epochs: Annotated[int, bounds(T, "epochs")] | None = engine_field(T, "epochs")
+    batch_size: Annotated[int, bounds(T, "batch_size")] | Unset = engine_field(T, "batch_size")
+    learning_rate: Annotated[float, bounds(T, "learning_rate")] | Unset = engine_field(
+        T, "learning_rate"
+    )
+    weight_decay: Annotated[float, bounds(T, "weight_decay")] | Unset = engine_field(
+        T, "weight_decay"
+    )
+    optimizer: Optimizer | Unset = engine_field(T, "optimizer")
+    validation_fraction: Annotated[float, bounds(T, "validation_fraction")] | Unset = engine_field(
+        T, "validation_fraction"
+    )
+    early_stopping_patience: Annotated[int, bounds(T, "early_stopping_patience")] | Unset = (
+        engine_field(T, "early_stopping_patience")
+    )
+    gradient_clip: Annotated[float, bounds(T, "gradient_clip")] | None = engine_field(
+        T, "gradient_clip"
+    )
+    seed: Annotated[int, bounds(T, "seed")] | Unset = engine_field(T, "seed")
+    device: Device | Unset = engine_field(T, "device")
+    devices: Annotated[int, bounds(T, "devices")] | Unset = engine_field(T, "devices")
+
+
 class CalibrationIn(_Section):
-    fraction: float | SkipJsonSchema[None] = None
-    alpha: float | SkipJsonSchema[None] = None
-    contamination: float | None = None
-    scoring: Literal["feature_normalized", "mse"] | SkipJsonSchema[None] = None
+    fraction: Annotated[float, bounds(C, "fraction")] | Unset = engine_field(C, "fraction")
+    alpha: Annotated[float, bounds(C, "alpha")] | Unset = engine_field(C, "alpha")
+    contamination: Annotated[float, bounds(C, "contamination")] | None = engine_field(
+        C, "contamination"
+    )
+    scoring: Scoring | Unset = engine_field(C, "scoring")
 
 
 class RunCreate(_Section):
     """A training request. Omitted fields take the engine's defaults (echoed in `config`)."""
 
-    dataset_id: Id
-    model_name: str = Field(pattern=NAME_PATTERN)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"dataset_id": 1, "model_name": "sensors"},
+                {
+                    "dataset_id": 1,
+                    "model_name": "sensors",
+                    "architecture": {"hidden_layers": [64, 32], "code_size": 8},
+                    "training": {"epochs": 30, "seed": 1},
+                    "calibration": {"alpha": 0.01},
+                },
+            ]
+        },
+    )
+
+    dataset_id: Id = Field(description="The dataset to train on.")
+    model_name: str = Field(
+        pattern=NAME_PATTERN, description="Register the trained model as a version of this name."
+    )
     architecture: ArchitectureIn | None = None
     preprocessing: PreprocessingIn | None = None
     training: TrainingIn | None = None
@@ -77,7 +136,9 @@ class RunCreate(_Section):
 
     def partial_config(self) -> dict[str, Any]:
         """The config sections as given; omitted fields (not explicit nulls) are left out."""
-        sections = self.model_dump(exclude_unset=True, exclude={"dataset_id", "model_name"})
+        sections = self.model_dump(
+            mode="json", exclude_unset=True, exclude={"dataset_id", "model_name"}
+        )
         return {name: value for name, value in sections.items() if value is not None}
 
 
@@ -96,7 +157,7 @@ class RunMetrics(BaseModel):
 
 class RunRead(BaseModel):
     id: int
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    status: RunStatus
     model_name: str
     model_version: int | None
     dataset_id: int

@@ -61,7 +61,12 @@ def test_npy_in_and_out(client: TestClient, trained: dict[str, Any]) -> None:
     assert response.status_code == 200
     assert response.headers["x-hourglass-model"] == "tiny"
     assert response.headers["x-hourglass-version"] == "1"
-    assert np.load(io.BytesIO(response.content), allow_pickle=False).shape == (5, 6)
+    answer = np.load(io.BytesIO(response.content), allow_pickle=False)
+    assert answer["reconstruction"].shape == (5, 6) and answer["error"].shape == (5,)
+    json_answer = client.post(
+        "/v1/models/tiny/reconstruct", json={"instances": normal_rows(5).tolist()}
+    ).json()
+    np.testing.assert_allclose(answer["error"], json_answer["errors"])
 
 
 def test_anomalies_flag_outliers_and_explain(client: TestClient, trained: dict[str, Any]) -> None:

@@ -1,0 +1,33 @@
+"""Where queued runs' jobs go: the one interface every job backend implements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+
+class JobQueue(Protocol):
+    """Enqueues run jobs in the caller's transaction; started and stopped by the entry point."""
+
+    def enqueue(self, session: Session, run_id: int) -> None:
+        """Make sure a worker will pick up the run once the transaction commits."""
+
+    def start(self) -> None:
+        """Begin executing jobs (and reconcile what a previous process left behind)."""
+
+    def stop(self) -> None:
+        """Stop executing jobs; interrupted runs are put back in the queue."""
+
+
+class NoQueue:
+    """Queues nothing: runs stay queued until a worker elsewhere claims them."""
+
+    def enqueue(self, session: Session, run_id: int) -> None:
+        """The queued run row is the job; nothing else to write."""
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
