@@ -22,14 +22,14 @@ from models.choices import (
     Scoring,
     Variant,
 )
-from models.knobs import check_knobs, knob
+from models.knobs import Checked, knob
 
 MAX_DEPTH = 32  # hidden layers per encoder: deeper nets cost per-layer overhead, not accuracy
 MAX_WIDTH = 65_536
 
 
 @dataclass(frozen=True)
-class ArchitectureConfig:
+class ArchitectureConfig(Checked):
     """The autoencoder's shape. `None` sizes are derived from the number of features.
 
     Defaults (issue 5, bench/anomaly.py): dropout 0.2 and batch norm regularise the short training
@@ -44,8 +44,6 @@ class ArchitectureConfig:
         "Default: from the number of columns.",
         low=1,
         high=MAX_WIDTH,
-        integer=True,
-        nullable=True,
         max_items=MAX_DEPTH,
     )
     code_size: int | None = knob(
@@ -53,8 +51,6 @@ class ArchitectureConfig:
         "Width of the code (the bottleneck). Default: from the number of columns.",
         low=1,
         high=MAX_WIDTH,
-        integer=True,
-        nullable=True,
     )
     activation: str = knob("relu", "The non-linearity of every hidden block.", choices=Activation)
     dropout: float = knob(
@@ -77,15 +73,8 @@ class ArchitectureConfig:
     )
     beta: float = knob(1.0, "Weight of the variational variant's KL term.", low=0.0, high=100.0)
     ensemble_size: int = knob(
-        1,
-        "Members trained with seeds seed, seed+1, …; their scores are averaged.",
-        low=1,
-        high=16,
-        integer=True,
+        1, "Members trained with seeds seed, seed+1, …; their scores are averaged.", low=1, high=16
     )
-
-    def __post_init__(self) -> None:
-        check_knobs(self)
 
     def resolved(self, n_features: int) -> ArchitectureConfig:
         """Fill `hidden_layers` and `code_size` by the default rule for `n_features` columns."""
@@ -122,7 +111,7 @@ def default_hidden_layers(n_features: int, code_size: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class PreprocessingConfig:
+class PreprocessingConfig(Checked):
     """How columns are scaled before training; fitted on the training rows only.
 
     Default `robust_bounded` (median, IQR/1.349, but at least std/3): outliers in the data do not
@@ -135,9 +124,6 @@ class PreprocessingConfig:
         "robust_bounded (median, IQR/1.349 but at least std/3), minmax, or none.",
         choices=Scaling,
     )
-
-    def __post_init__(self) -> None:
-        check_knobs(self)
 
 
 STEP_BUDGET = 10_000  # default training length of a large set, in optimiser steps
@@ -162,7 +148,7 @@ def default_epochs(n_train: int, batch_size: int) -> int:
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(Checked):
     """Optimiser, batches, epochs, early stopping, seed and device.
 
     Defaults: batches of 64, `epochs` from the number of rows (`default_epochs`: 80, but about
@@ -176,10 +162,8 @@ class TrainingConfig:
         "Passes over the training rows. Default: from the number of rows (default_epochs).",
         low=1,
         high=100_000,
-        integer=True,
-        nullable=True,
     )
-    batch_size: int = knob(64, "Rows per optimiser step.", low=1, high=1 << 20, integer=True)
+    batch_size: int = knob(64, "Rows per optimiser step.", low=1, high=1 << 20)
     learning_rate: float = knob(0.001, "The optimiser's learning rate.", low=1e-8, high=10.0)
     weight_decay: float = knob(0.0, "L2 weight decay (decoupled for adamw).", low=0.0, high=10.0)
     optimizer: str = knob("adam", "adam, adamw, or sgd with momentum 0.9.", choices=Optimizer)
@@ -195,18 +179,11 @@ class TrainingConfig:
         "Epochs without a better validation loss before a member stops; 0 never stops early.",
         low=0,
         high=100_000,
-        integer=True,
     )
     gradient_clip: float | None = knob(
-        5.0,
-        "Largest gradient 2-norm per step; null: no clipping.",
-        low=1e-6,
-        high=1e6,
-        nullable=True,
+        5.0, "Largest gradient 2-norm per step; null: no clipping.", low=1e-6, high=1e6
     )
-    seed: int = knob(
-        0, "Seeds the split, the weights and the batches.", low=0, high=2**32 - 1, integer=True
-    )
+    seed: int = knob(0, "Seeds the split, the weights and the batches.", low=0, high=2**32 - 1)
     device: str = knob(
         "auto", "Where training runs: auto (CUDA when available), cpu or cuda.", choices=Device
     )
@@ -215,11 +192,7 @@ class TrainingConfig:
         "Processes (one GPU each, or CPU processes) that train together under torchrun DDP.",
         low=1,
         high=64,
-        integer=True,
     )
-
-    def __post_init__(self) -> None:
-        check_knobs(self)
 
     @property
     def epoch_count(self) -> int:
@@ -230,7 +203,7 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class CalibrationConfig:
+class CalibrationConfig(Checked):
     """How rows are scored, and the held-out share of rows whose scores make the p-values.
 
     `scoring`: "feature_normalized" divides each feature's squared reconstruction error by its
@@ -256,7 +229,6 @@ class CalibrationConfig:
         "quantile of the training scores are flagged (unless a request gives alpha).",
         low=1e-6,
         high=0.5,
-        nullable=True,
     )
     scoring: str = knob(
         "feature_normalized",
@@ -264,9 +236,6 @@ class CalibrationConfig:
         "averaged; mse: the plain mean squared error.",
         choices=Scoring,
     )
-
-    def __post_init__(self) -> None:
-        check_knobs(self)
 
 
 SECTIONS: dict[str, type[Any]] = {

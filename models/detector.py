@@ -19,7 +19,7 @@ from models.errors import InvalidInput
 from models.fitted import Fitted, FittedAttributes
 from models.preprocessing import Scaler
 from models.split import Split, split_rows
-from models.trainer import EpochCallback, TrainResult, choose_device, train
+from models.trainer import EpochCallback, Trainer, TrainResult, choose_device, train
 from models.validation import as_rows, check_width
 
 
@@ -58,10 +58,17 @@ class Detector(FittedAttributes):
         x: object,
         columns: Sequence[str] | None = None,
         callback: EpochCallback | None = None,
+        *,
+        trainer: Trainer = train,
+        device: torch.device | None = None,
     ) -> Self:
-        """Train on `x` (rows × features); hold out calibration and validation rows."""
-        prepared = self.prepare(x, columns)
-        result = train(
+        """Train on `x` (rows × features); hold out calibration and validation rows.
+
+        `trainer` trains the members (`models.distributed.train_distributed` for DDP); `device`
+        overrides the config's (a rank's own GPU).
+        """
+        prepared = self.prepare(x, columns, device=device)
+        result = trainer(
             prepared.members,
             prepared.train_rows,
             prepared.val_rows,

@@ -56,15 +56,7 @@ def fit_distributed(
 ) -> Detector:
     """`Detector.fit` across the ranks of the initialised process group; all ranks end equal."""
     _require_process_group()
-    prepared = detector.prepare(x, columns, device=device)
-    result = train_distributed(
-        prepared.members,
-        prepared.train_rows,
-        prepared.val_rows,
-        prepared.config.training,
-        callback,
-    )
-    return detector.finish(prepared, result)
+    return detector.fit(x, columns, callback, trainer=train_distributed, device=device)
 
 
 def train_distributed(

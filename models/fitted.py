@@ -7,7 +7,9 @@ of an `AttributeError` deep inside inference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 import torch
@@ -44,6 +46,23 @@ class Fitted:
         return h[self.best_epoch - 1] if 0 < self.best_epoch <= len(h) else h[-1]
 
 
+T = TypeVar("T")
+
+
+class _Learned(Generic[T]):
+    """A read-only attribute of a Detector that reads its `Fitted` state."""
+
+    def __init__(self, read: Callable[[Fitted], T]) -> None:
+        self._read = read
+
+    @overload
+    def __get__(self, owner: None, cls: type[Any]) -> _Learned[T]: ...
+    @overload
+    def __get__(self, owner: FittedAttributes, cls: type[Any]) -> T: ...
+    def __get__(self, owner: FittedAttributes | None, cls: type[Any]) -> T | _Learned[T]:
+        return self if owner is None else self._read(owner._state())
+
+
 class FittedAttributes:
     """The learned attributes of a Detector, each read from its `Fitted` state."""
 
@@ -59,62 +78,18 @@ class FittedAttributes:
         """True once `fit` (or `from_bytes`) has given the Detector its learned state."""
         return self._fitted is not None
 
-    @property
-    def config_(self) -> DetectorConfig:
-        return self._state().config
-
-    @property
-    def columns_(self) -> list[str]:
-        return self._state().columns
-
-    @property
-    def n_features_in_(self) -> int:
-        return len(self._state().columns)
-
-    @property
-    def scaler_(self) -> Scaler:
-        return self._state().scaler
-
-    @property
-    def members_(self) -> list[Autoencoder]:
-        return self._state().members
-
-    @property
-    def feature_weights_(self) -> np.ndarray:
-        return self._state().feature_weights
-
-    @property
-    def calibration_(self) -> Calibration:
-        return self._state().calibration
-
-    @property
-    def contamination_threshold_(self) -> float | None:
-        return self._state().contamination_threshold
-
-    @property
-    def history_(self) -> list[EpochRecord]:
-        return self._state().history
-
-    @property
-    def best_epoch_(self) -> int:
-        return self._state().best_epoch
-
-    @property
-    def stopped_(self) -> bool:
-        return self._state().stopped
-
-    @property
-    def fit_seconds_(self) -> float:
-        return self._state().fit_seconds
-
-    @property
-    def device_(self) -> torch.device:
-        return self._state().device
-
-    @property
-    def train_loss_(self) -> float:
-        return self._state().best.train_loss
-
-    @property
-    def val_loss_(self) -> float | None:
-        return self._state().best.val_loss
+    config_ = _Learned(lambda f: f.config)
+    columns_ = _Learned(lambda f: f.columns)
+    n_features_in_ = _Learned(lambda f: len(f.columns))
+    scaler_ = _Learned(lambda f: f.scaler)
+    members_ = _Learned(lambda f: f.members)
+    feature_weights_ = _Learned(lambda f: f.feature_weights)
+    calibration_ = _Learned(lambda f: f.calibration)
+    contamination_threshold_ = _Learned(lambda f: f.contamination_threshold)
+    history_ = _Learned(lambda f: f.history)
+    best_epoch_ = _Learned(lambda f: f.best_epoch)
+    stopped_ = _Learned(lambda f: f.stopped)
+    fit_seconds_ = _Learned(lambda f: f.fit_seconds)
+    device_ = _Learned(lambda f: f.device)
+    train_loss_ = _Learned(lambda f: f.best.train_loss)
+    val_loss_ = _Learned(lambda f: f.best.val_loss)

@@ -23,18 +23,17 @@ class Knob:
     doc: str
     low: float | None = None
     high: float | None = None
-    integer: bool = False
     choices: type[StrEnum] | None = None
-    nullable: bool = False  # None is a value of its own (derived from the data, or "off")
     max_items: int | None = None  # a list of at most this many values, each within the limits
+    integer: bool = False  # from the field's type: int, or a tuple of ints
+    nullable: bool = False  # from the field's type: None is a value of its own (derived, or off)
 
     @classmethod
     def of(cls, config: type[Any], name: str) -> Knob:
         """The declaration of field `name` of a config dataclass."""
         for f in dataclasses.fields(config):
             if f.name == name:
-                knob: Knob = f.metadata[_META]
-                return knob
+                return _declared(f)
         raise KeyError(name)
 
     def check(self, name: str, value: object) -> None:
@@ -74,14 +73,32 @@ def knob(default: Any, doc: str, **limits: Any) -> Any:
     return dataclasses.field(default=default, metadata={_META: Knob(doc, **limits)})
 
 
+def _declared(f: dataclasses.Field[Any]) -> Knob:
+    """The field's Knob, with what its type annotation says (int? may it be None?)."""
+    annotation = str(f.type).replace(" ", "")
+    first = annotation.split("|")[0]
+    declared: Knob = f.metadata[_META]
+    return dataclasses.replace(
+        declared,
+        integer=first == "int" or first.startswith("tuple[int"),
+        nullable="None" in annotation.split("|")[1:],
+    )
+
+
+class Checked:
+    """A config dataclass whose knobs are validated when it is built."""
+
+    def __post_init__(self) -> None:
+        check_knobs(self)
+
+
 def check_knobs(config: object) -> None:
     """Validate every knob of a config dataclass instance; StrEnum values become plain strings."""
     for f in dataclasses.fields(config):  # type: ignore[arg-type]
-        declared = f.metadata.get(_META)
-        if declared is None:
+        if _META not in f.metadata:
             continue
         value = getattr(config, f.name)
-        declared.check(f.name, value)
+        _declared(f).check(f.name, value)
         if isinstance(value, StrEnum):
             object.__setattr__(config, f.name, value.value)
         elif isinstance(value, list):

@@ -17,11 +17,9 @@ import numpy as np
 import torch
 
 from models.autoencoder import Autoencoder
-from models.choices import SCORINGS
 from models.objective import EVAL_CHUNK
 
 __all__ = [
-    "SCORINGS",
     "contributions",
     "feature_weights",
     "member_errors",

@@ -36,6 +36,18 @@ Validate = Callable[[Sequence[Autoencoder]], list[float]]
 StopRule = Callable[["EpochRecord"], bool]
 """After each epoch: True stops training now (a cancel, a shutdown, a stopping rule)."""
 
+Trainer = Callable[
+    [
+        Sequence[Autoencoder],
+        torch.Tensor,
+        torch.Tensor | None,
+        TrainingConfig,
+        "EpochCallback | None",
+    ],
+    "TrainResult",
+]
+"""`(nets, x_train, x_val, cfg, callback) -> result`: `train` here, or `train_distributed`."""
+
 
 @dataclass
 class EpochRecord:

@@ -19,11 +19,10 @@ from service.domain import datasets, runs
 from service.domain import keys as key_domain
 from service.domain.queue import NoQueue
 from service.domain.startup import prepare_to_serve
-from service.domain.training import Outcome, train_run
+from service.domain.training import Outcome
 from service.errors import ServiceError
-from service.jobs.child import worker_name
-from service.jobs.distributed import fit_detector
 from service.jobs.spec import TrainerSpec
+from service.jobs.training import train_here
 from service.jobs.worker import worker_main
 from service.logs import configure_logging
 from service.store.db import SessionFactory, make_engine, make_session_factory, transaction
@@ -160,14 +159,7 @@ def train(
             )
 
         unit = partial(transaction, factory)
-        outcome = train_run(
-            unit,
-            run_id,
-            worker=worker_name(),
-            device=settings.device,
-            fit=fit_detector,
-            observer=show,
-        )
+        outcome = train_here(unit, run_id, device=settings.device, observer=show)
     with transaction(factory) as session:
         done = runs.get_run(session, run_id)
         _echo(f"run {run_id} {outcome}: {done.model_name} v{done.model_version} {done.error or ''}")

@@ -7,6 +7,8 @@ carry (explanations) is refused with 406 rather than dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -38,7 +40,7 @@ from service.api.schemas.inference import (
     ReconstructResponse,
 )
 from service.domain import inference
-from service.domain.arrays import array_to_npy, npy_to_array
+from service.domain.arrays import FloatArray, array_to_npy, npy_to_array
 from service.errors import BadInput, BadRows, NotAcceptable
 
 router = APIRouter(prefix="/v1/models", tags=["inference"], dependencies=[INFER])
@@ -46,11 +48,37 @@ NPY_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {NPY: {"schema": {"type": "string", "format": "binary"}}}}
 }
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
+Route = Callable[["Call"], Response]
 
 
-async def raw_body(request: Request) -> bytes:
-    """The request body, read once (the size cap is enforced by middleware)."""
-    return await request.body()
+@dataclass(frozen=True)
+class Call:
+    """One inference request: the model reference, the HTTP request and its body."""
+
+    ref: str
+    request: Request
+    body: bytes
+    session: Session
+    services: Services
+
+    def rows(self, options: type[OptionsT]) -> tuple[inference.Target, FloatArray, OptionsT]:
+        """The model that answers, the request's rows in its column order, and the options."""
+        rows, found = _read(self.request, self.body, options)
+        target = inference.find_target(self.session, self.services.cache, self.ref)
+        return target, inference.rows_for(target, rows, max_rows=self.services.max_rows), found
+
+
+async def inference_call(
+    ref: str,
+    request: Request,
+    session: Session = SessionDep,
+    services: Services = Depends(get_services),
+) -> Call:
+    """The request's parts; the body is read once (the size cap is enforced by middleware)."""
+    return Call(ref, request, await request.body(), session, services)
+
+
+CallDep = Depends(inference_call)
 
 
 def _read(
@@ -118,84 +146,58 @@ def _records(**columns: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return out
 
 
-@router.post(
-    "/{ref}/embed",
-    response_model=EmbedResponse,
-    responses=NPY_RESPONSE,
-    openapi_extra=request_body(EmbedRequest, npy=True, query=EmbedOptions),
-)
-def embed(
-    ref: str,
-    request: Request,
-    body: bytes = Depends(raw_body),
-    session: Session = SessionDep,
-    services: Services = Depends(get_services),
-) -> Response:
+def _route(
+    name: str, answer: type[BaseModel], body: type[BaseModel], options: type[BaseModel]
+) -> Callable[[Route], Route]:
+    """`POST /v1/models/{ref}/<name>`: a JSON or `.npy` body of rows, options, a JSON or `.npy`
+    answer."""
+    return router.post(
+        f"/{{ref}}/{name}",
+        response_model=answer,
+        responses=NPY_RESPONSE,
+        openapi_extra=request_body(body, npy=True, query=options),
+    )
+
+
+@_route("embed", EmbedResponse, EmbedRequest, EmbedOptions)
+def embed(call: Call = CallDep) -> Response:
     """Hidden-layer activations (the code by default) for each row."""
-    rows, options = _read(request, body, EmbedOptions)
-    target = inference.find_target(session, services.cache, ref)
-    x = inference.rows_for(target, rows, max_rows=services.max_rows)
+    target, x, options = call.rows(EmbedOptions)
     codes = inference.embed(target, x, layer=options.layer)
     _finite("embedding", codes)
     _count("embed", len(codes))
-    if wants_npy(request):
+    if wants_npy(call.request):
         return _npy(target, codes)
     return _json(target, {"embeddings": codes})
 
 
-@router.post(
-    "/{ref}/reconstruct",
-    response_model=ReconstructResponse,
-    responses=NPY_RESPONSE,
-    openapi_extra=request_body(ReconstructRequest, npy=True, query=ReconstructOptions),
-)
-def reconstruct(
-    ref: str,
-    request: Request,
-    body: bytes = Depends(raw_body),
-    session: Session = SessionDep,
-    services: Services = Depends(get_services),
-) -> Response:
+@_route("reconstruct", ReconstructResponse, ReconstructRequest, ReconstructOptions)
+def reconstruct(call: Call = CallDep) -> Response:
     """Each row rebuilt by the model (original units) and its reconstruction error."""
-    rows, _ = _read(request, body, ReconstructOptions)
-    target = inference.find_target(session, services.cache, ref)
-    x = inference.rows_for(target, rows, max_rows=services.max_rows)
+    target, x, _ = call.rows(ReconstructOptions)
     rebuilt, errors = inference.reconstruct(target, x)
     _finite("reconstruction", rebuilt)
     _finite("error", errors)
     _count("reconstruct", len(errors))
-    if wants_npy(request):
+    if wants_npy(call.request):
         return _npy(target, _records(reconstruction=rebuilt, error=errors))
     return _json(target, {"reconstructions": rebuilt, "errors": errors})
 
 
-@router.post(
-    "/{ref}/anomalies",
-    response_model=AnomaliesResponse,
-    responses=NPY_RESPONSE,
-    openapi_extra=request_body(AnomaliesRequest, npy=True, query=AnomaliesOptions),
-)
-def anomalies(
-    ref: str,
-    request: Request,
-    body: bytes = Depends(raw_body),
-    session: Session = SessionDep,
-    services: Services = Depends(get_services),
-) -> Response:
+@_route("anomalies", AnomaliesResponse, AnomaliesRequest, AnomaliesOptions)
+def anomalies(call: Call = CallDep) -> Response:
     """Anomaly scores, conformal p-values, flags (and which rule flagged), explanations."""
-    rows, options = _read(request, body, AnomaliesOptions)
-    if options.explain and wants_npy(request):
+    target, x, options = call.rows(AnomaliesOptions)
+    if options.explain and wants_npy(call.request):
         raise NotAcceptable(
             "a .npy answer cannot carry explanations: ask for application/json, or drop explain"
         )
-    target = inference.find_target(session, services.cache, ref)
-    x = inference.rows_for(target, rows, max_rows=services.max_rows)
     found = inference.anomalies(target, x, alpha=options.alpha, explain=options.explain)
     _finite("score", found.scores)
     _count("anomalies", len(found.scores))
     threshold = float(found.threshold) if np.isfinite(found.threshold) else None
     scalars = {"rule": found.rule, "alpha": found.alpha, "threshold": threshold}
-    if wants_npy(request):
+    if wants_npy(call.request):
         flags = _records(score=found.scores, p_value=found.p_values, is_anomaly=found.is_anomaly)
         return _npy(target, flags, **scalars, warnings=found.warnings or None)
     payload: dict[str, Any] = {

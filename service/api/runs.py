@@ -23,22 +23,11 @@ router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[TRAIN])
 
 
 def read_run(run: Run) -> RunRead:
-    """The API view of a run."""
-    return RunRead(
-        id=run.id,
-        status=run.status,
-        model_name=run.model_name,
-        model_version=run.model_version,
-        dataset_id=run.dataset_id,
-        config=run.config,
-        progress=Progress(epoch=run.epoch, epochs=run.epochs),
-        metrics=RunMetrics(**(run.metrics or {})),
-        error=run.error,
-        worker=run.worker,
-        attempts=run.attempts,
-        created_at=run.created_at,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
+    """The API view of a run: its columns, with progress and metrics as objects."""
+    columns = {name: getattr(run, name) for name in RunRead.model_fields if hasattr(Run, name)}
+    progress = Progress(epoch=run.epoch, epochs=run.epochs)
+    return RunRead.model_validate(
+        columns | {"progress": progress, "metrics": RunMetrics(**(run.metrics or {}))}
     )
 
 

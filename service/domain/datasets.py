@@ -37,15 +37,7 @@ def _save(session: Session, blocks: list[FloatArray], *, columns: list[str], nam
         msg = f"the table has {n_rows} row; at least 2 are needed"
         raise BadRows(msg, errors=[{"loc": ["body"], "msg": msg}])
     blob = blobs.write_blob(session, npy_pieces(blocks))
-    return store.add_dataset(
-        session,
-        name=name[:200],
-        columns=columns,
-        n_rows=n_rows,
-        sha256=blob.sha256 or "",
-        size_bytes=blob.size_bytes,
-        blob_id=blob.id,
-    )
+    return store.add_dataset(session, name=name[:200], columns=columns, n_rows=n_rows, blob=blob)
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset:

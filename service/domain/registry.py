@@ -62,7 +62,7 @@ def register_version(
         session,
         model,
         run_id=run_id,
-        checkpoint_blob_id=blob.id,
+        checkpoint=blob,
         columns=list(detector.columns_),
         code_size=int(detector.config_.architecture.code_size or 0),
         metrics=detector_metrics(detector),

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import threading
 from functools import partial
 
 import torch
 
-from service.domain.training import train_run
-from service.jobs.distributed import fit_detector
 from service.jobs.spec import TrainerSpec
+from service.jobs.training import train_here
 from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
-
-
-def worker_name() -> str:
-    """`host:pid` of this process, recorded on the runs it trains."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_child(spec: TrainerSpec, run_id: int) -> None:
@@ -32,14 +24,7 @@ def run_child(spec: TrainerSpec, run_id: int) -> None:
     engine = make_engine(spec.database_url)
     try:
         unit = partial(transaction, make_session_factory(engine))
-        outcome = train_run(
-            unit,
-            run_id,
-            worker=worker_name(),
-            device=spec.device,
-            fit=fit_detector,
-            interrupted=stopping.is_set,
-        )
+        outcome = train_here(unit, run_id, device=spec.device, interrupted=stopping.is_set)
         logging.getLogger(__name__).info("child done", extra={"run_id": run_id, "action": outcome})
     finally:
         engine.dispose()

@@ -1,8 +1,7 @@
 """One training on several processes: the torchrun entry point, and the parent side that runs it.
 
-`fit_detector` is the training job's fit, chosen by the entry points that train (the embedded
-executor's children, `hourglass worker`, `hourglass train`): in this process, or, when the config
-asks for `training.devices` > 1, under torchrun via `fit_with_torchrun`, which
+A training job whose config asks for `training.devices` > 1 is fitted by `fit_with_torchrun`
+(`service.jobs.training.fit_detector` chooses it), which
 writes the rows and config to a work directory and runs `torchrun_command(...)`:
 
     python -m torch.distributed.run --standalone --nproc-per-node N -m service.jobs.distributed \
@@ -22,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -63,18 +61,6 @@ def torchrun_command(
 
 
 # -- the parent side ------------------------------------------------------------------------------
-
-
-def fit_detector(
-    config: DetectorConfig, x: np.ndarray, columns: list[str], callback: EpochCallback
-) -> Detector:
-    """The training job's fit: in this process, or under torchrun when `training.devices` > 1."""
-    if config.training.devices <= 1:
-        return Detector(config).fit(x, columns=columns, callback=callback)
-    with tempfile.TemporaryDirectory(prefix="hourglass-ddp-") as workdir:
-        return fit_with_torchrun(
-            x, config=config, columns=columns, callback=callback, workdir=Path(workdir)
-        )
 
 
 def fit_with_torchrun(

@@ -23,10 +23,9 @@ from procrastinate.manager import JobManager
 from procrastinate.utils import sync_to_async
 from sqlalchemy.orm import Session
 
-from service.domain.training import Outcome, UnitOfWork, recover_stalled_run, train_run
-from service.jobs.child import worker_name
-from service.jobs.distributed import fit_detector
+from service.domain.training import Outcome, UnitOfWork, recover_stalled_run
 from service.jobs.spec import TrainerSpec
+from service.jobs.training import train_here, worker_name
 from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.jobs import TRAINING_QUEUE, TRAINING_TASK, defer_training_job, libpq_conninfo
@@ -80,14 +79,7 @@ def build_app(spec: TrainerSpec, unit: UnitOfWork) -> procrastinate.App:
 
     @app.task(name=TRAINING_TASK, queue=TRAINING_QUEUE, pass_context=True, retry=retry)
     def train(context: JobContext, run_id: int) -> str:
-        outcome = train_run(
-            unit,
-            run_id,
-            worker=worker_name(),
-            device=spec.device,
-            fit=fit_detector,
-            interrupted=context.should_abort,
-        )
+        outcome = train_here(unit, run_id, device=spec.device, interrupted=context.should_abort)
         if outcome == Outcome.INTERRUPTED:
             raise TrainingInterrupted(f"run {run_id} handed back to the queue")
         return outcome.value

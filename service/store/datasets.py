@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.store.tables import Dataset, Run
+from service.store.db import insert
+from service.store.tables import Blob, Dataset, Run
 
 
 def add_dataset(
@@ -14,23 +15,16 @@ def add_dataset(
     name: str,
     columns: list[str],
     n_rows: int,
-    sha256: str,
-    size_bytes: int,
-    blob_id: int,
+    blob: Blob,
 ) -> Dataset:
-    """Insert a dataset row pointing at its blob."""
-    dataset = Dataset(
-        name=name,
-        columns=columns,
-        n_rows=n_rows,
-        n_features=len(columns),
-        sha256=sha256,
-        size_bytes=size_bytes,
-        blob_id=blob_id,
+    """Insert a dataset row for the table stored in `blob` (its hash and size are the dataset's)."""
+    dataset = Dataset(name=name, columns=columns, n_rows=n_rows, n_features=len(columns))
+    dataset.sha256, dataset.size_bytes, dataset.blob_id = (
+        blob.sha256 or "",
+        blob.size_bytes,
+        blob.id,
     )
-    session.add(dataset)
-    session.flush()
-    return dataset
+    return insert(session, dataset)
 
 
 def get_dataset(session: Session, dataset_id: int) -> Dataset | None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SessionFactory = sessionmaker[Session]
+Row = TypeVar("Row")
 
 
 def normalise_url(url: str) -> str:
@@ -54,6 +55,13 @@ def transaction(factory: SessionFactory) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert(session: Session, row: Row) -> Row:
+    """Add a new table row and flush, so that its id (and defaults) are known."""
+    session.add(row)
+    session.flush()
+    return row
 
 
 def ping(engine: Engine) -> None:

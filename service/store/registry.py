@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.store.tables import Model, ModelAlias, ModelVersion, utcnow
+from service.store.db import insert
+from service.store.tables import Blob, Model, ModelAlias, ModelVersion, utcnow
 
 
 def get_model(session: Session, name: str) -> Model | None:
@@ -35,26 +36,17 @@ def add_version(
     model: Model,
     *,
     run_id: int | None,
-    checkpoint_blob_id: int,
+    checkpoint: Blob,
     columns: list[str],
     code_size: int,
     metrics: dict[str, Any],
 ) -> ModelVersion:
-    """Register the next version of `model`."""
+    """Register the next version of `model`, whose checkpoint is stored in `checkpoint`."""
     model.latest_version += 1
-    version = ModelVersion(
-        model_id=model.id,
-        version=model.latest_version,
-        run_id=run_id,
-        checkpoint_blob_id=checkpoint_blob_id,
-        n_features=len(columns),
-        columns=columns,
-        code_size=code_size,
-        metrics=metrics,
-    )
-    session.add(version)
-    session.flush()
-    return version
+    version = ModelVersion(model_id=model.id, version=model.latest_version, run_id=run_id)
+    version.checkpoint_blob_id, version.n_features = checkpoint.id, len(columns)
+    version.columns, version.code_size, version.metrics = columns, code_size, metrics
+    return insert(session, version)
 
 
 def get_version(session: Session, model_id: int, number: int) -> ModelVersion | None:

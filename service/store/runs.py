@@ -8,6 +8,7 @@ from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.store.db import insert
 from service.store.tables import IdempotencyKey, Run, RunEpoch, RunStatus, utcnow
 
 
@@ -15,19 +16,9 @@ def add_run(
     session: Session, *, dataset_id: int, model_name: str, config: dict[str, Any], epochs: int
 ) -> Run:
     """Insert a queued run."""
-    run = Run(
-        status=RunStatus.QUEUED,
-        dataset_id=dataset_id,
-        model_name=model_name,
-        config=config,
-        epochs=epochs,
-        epoch=0,
-        attempts=0,
-        cancel_requested=False,
-    )
-    session.add(run)
-    session.flush()
-    return run
+    run = Run(status=RunStatus.QUEUED, dataset_id=dataset_id, model_name=model_name)
+    run.config, run.epochs = config, epochs  # epoch, attempts and the cancel flag start at 0
+    return insert(session, run)
 
 
 def get_run(session: Session, run_id: int) -> Run | None:

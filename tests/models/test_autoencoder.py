@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from models import ArchitectureConfig, Autoencoder
+from models.choices import Variant
 
-VARIANTS = ["plain", "denoising", "sparse", "variational"]
+VARIANTS = [v.value for v in Variant]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

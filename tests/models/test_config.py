@@ -46,8 +46,11 @@ def test_default_sizes_form_an_hourglass(d: int) -> None:
 
 def test_resolved_fills_sizes_and_keeps_given_ones() -> None:
     resolved = DetectorConfig.from_dict({"architecture": {"code_size": 5}}).resolved(20, 100)
-    assert resolved.architecture.code_size == 5
-    assert resolved.architecture.hidden_layers is not None
+    assert resolved.architecture.code_size == 5  # given: kept
+    assert resolved.architecture.hidden_layers == (64, 32)  # 2·20 → 64, then half
+    assert resolved.training.epochs == default_epochs(90, 64)  # 100 rows less 10 for calibration
+    given = DetectorConfig.from_dict({"architecture": {"hidden_layers": [7]}}).resolved(20, 100)
+    assert given.architecture.hidden_layers == (7,) and given.architecture.code_size == 7
 
 
 @pytest.mark.parametrize(

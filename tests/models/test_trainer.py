@@ -1,4 +1,4 @@
-"""The trainer's fast path (no autograd) and flat parameters give autograd's weights, bit for bit."""
+"""The one epoch loop: steps, validation, early stopping and the stop rule, as callables."""
 
 from __future__ import annotations
 
@@ -6,72 +6,72 @@ import numpy as np
 import pytest
 import torch
 
-from models import Detector, DetectorConfig
+from models import ArchitectureConfig, Detector, DetectorConfig, TrainingConfig, TrainingDiverged
 from models.autoencoder import Autoencoder
-from models.fastpath import FastPath
-from models.flat import FlatParameters
-from models.trainer import train
+from models.trainer import EpochRecord, Member, run_epochs, stop_by_callback
 
 
-def _config(**arch: object) -> DetectorConfig:
-    return DetectorConfig.from_dict(
-        {
-            "architecture": {"hidden_layers": [16, 8], "code_size": 3, "dropout": 0.1, **arch},
-            "training": {"epochs": 3, "batch_size": 50, "learning_rate": 0.01},
-        }
+def _members(n: int, losses: list[float] | None = None) -> list[Member]:
+    nets = [Autoencoder(4, ArchitectureConfig(hidden_layers=(4,), code_size=2)) for _ in range(n)]
+    steps = iter(losses or [])
+    return [Member(net, lambda _gen: next(steps, 1.0)) for net in nets]
+
+
+def test_validation_tracks_each_member_s_best_epoch_and_patience_stops_it() -> None:
+    cfg = TrainingConfig(epochs=50, early_stopping_patience=3)
+    val = iter([5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 3.8, 9.0])  # best at epoch 3
+    result = run_epochs(_members(1), cfg, validate=lambda nets: [next(val)], stop=lambda _r: False)
+    assert len(result.history) == 6  # three epochs without improvement after the best
+    assert result.best_epoch == 3 and not result.stopped
+    assert [r.val_loss for r in result.history] == [5.0, 4.0, 3.0, 3.5, 3.6, 3.7]
+
+
+def test_the_stop_rule_sees_every_epoch_and_stops_at_once() -> None:
+    seen: list[EpochRecord] = []
+
+    def stop(record: EpochRecord) -> bool:
+        seen.append(record)
+        return record.epoch == 4
+
+    result = run_epochs(_members(2), TrainingConfig(epochs=10), validate=None, stop=stop)
+    assert [r.epoch for r in seen] == [1, 2, 3, 4] and result.stopped
+    assert result.best_epoch == 4  # no validation: the weights are the last epoch's
+
+
+def test_the_train_loss_is_the_members_mean_and_must_stay_finite() -> None:
+    result = run_epochs(
+        _members(2, [1.0, 3.0]), TrainingConfig(epochs=1), validate=None, stop=lambda _r: False
     )
+    assert result.history[0].train_loss == 2.0
+    with pytest.raises(TrainingDiverged, match="epoch 1"):
+        run_epochs(
+            _members(1, [float("nan")]),
+            TrainingConfig(epochs=3),
+            validate=None,
+            stop=lambda _r: False,
+        )
 
 
-@pytest.mark.parametrize(
-    ("arch", "training"),
-    [
-        ({"normalization": "batch"}, {"weight_decay": 1e-4}),
-        ({"normalization": "layer", "activation": "gelu", "variant": "denoising"}, {}),
-        ({"activation": "tanh", "variant": "sparse"}, {"optimizer": "adamw", "weight_decay": 0.01}),
-        (
-            {"normalization": "batch", "activation": "elu"},
-            {"optimizer": "sgd", "gradient_clip": None},
-        ),
-    ],
-)
-def test_fast_path_trains_the_same_weights_as_autograd(
-    arch: dict[str, object], training: dict[str, object], normal_rows: np.ndarray
-) -> None:
-    cfg = _config(**arch)
-    cfg = DetectorConfig.from_dict(
-        {**cfg.to_dict(), "training": {**cfg.to_dict()["training"], **training}}
-    )
-    x = torch.from_numpy((normal_rows[:1200] - normal_rows.mean(0)) / normal_rows.std(0))
-    states = []
-    for fast in (False, True):
-        torch.manual_seed(0)
-        net = Autoencoder(x.shape[1], cfg.architecture)
-        assert _fast_path_applies(net, cfg)
-        result = train([net], x[:1000], x[1000:], cfg.training, fast_path=fast)
-        states.append((net.state_dict(), [r.val_loss for r in result.history]))
-    (slow, slow_val), (fast_state, fast_val) = states
-    assert slow_val == fast_val
-    for key, value in slow.items():
-        assert torch.equal(value, fast_state[key]), key
-
-
-def test_variational_nets_train_through_autograd(normal_rows: np.ndarray) -> None:
-    cfg = _config(variant="variational")
-    assert not _fast_path_applies(Autoencoder(normal_rows.shape[1], cfg.architecture), cfg)
-
-
-def _fast_path_applies(net: Autoencoder, cfg: DetectorConfig) -> bool:
-    flat = FlatParameters(net, cfg.training)  # the fast path writes into the flat gradients
-    try:
-        return FastPath.build(net) is not None
-    finally:
-        flat.release()
+def test_a_callback_becomes_a_stop_rule() -> None:
+    calls: list[tuple[int, float, float | None, float]] = []
+    rule = stop_by_callback(lambda *args: calls.append(args) or args[0] >= 2)
+    assert not rule(EpochRecord(1, 0.5, None, 0.1))
+    assert rule(EpochRecord(2, 0.4, 0.3, 0.1))
+    assert calls == [(1, 0.5, None, 0.1), (2, 0.4, 0.3, 0.1)]
+    assert not stop_by_callback(None)(EpochRecord(1, 0.5, None, 0.1))
 
 
 def test_trained_parameters_own_their_storage(normal_rows: np.ndarray) -> None:
-    det = Detector(_config(ensemble_size=2)).fit(normal_rows)
+    config = DetectorConfig.from_dict(
+        {
+            "architecture": {"hidden_layers": [16, 8], "code_size": 3, "ensemble_size": 2},
+            "training": {"epochs": 3, "batch_size": 50},
+        }
+    )
+    det = Detector(config).fit(normal_rows)
     for net in det.members_:
         params = list(net.parameters())
         assert all(p.grad is None for p in params)
         pointers = {p.untyped_storage().data_ptr() for p in params}
         assert len(pointers) == len(params)  # no shared flat buffer left (safetensors refuses it)
+        assert not any(torch.is_inference(p) for p in params)

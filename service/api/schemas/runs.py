@@ -11,16 +11,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from models import ArchitectureConfig, CalibrationConfig, PreprocessingConfig, TrainingConfig
-from models.choices import (
-    Activation,
-    Device,
-    Kind,
-    Normalization,
-    Optimizer,
-    Scaling,
-    Scoring,
-    Variant,
+from models import (
+    ArchitectureConfig,
+    CalibrationConfig,
+    PreprocessingConfig,
+    TrainingConfig,
+    choices,
 )
 from models.config import MAX_DEPTH
 from models.knobs import Knob
@@ -52,13 +48,13 @@ Widths = Annotated[list[Annotated[int, bounds(A, "hidden_layers")]], Field(max_l
 
 
 class ArchitectureIn(_Section):
-    kind: Kind | Unset = engine_field(A, "kind")
+    kind: choices.Kind | Unset = engine_field(A, "kind")
     hidden_layers: Widths | None = engine_field(A, "hidden_layers")
     code_size: Annotated[int, bounds(A, "code_size")] | None = engine_field(A, "code_size")
-    activation: Activation | Unset = engine_field(A, "activation")
+    activation: choices.Activation | Unset = engine_field(A, "activation")
     dropout: Annotated[float, bounds(A, "dropout")] | Unset = engine_field(A, "dropout")
-    normalization: Normalization | Unset = engine_field(A, "normalization")
-    variant: Variant | Unset = engine_field(A, "variant")
+    normalization: choices.Normalization | Unset = engine_field(A, "normalization")
+    variant: choices.Variant | Unset = engine_field(A, "variant")
     noise_std: Annotated[float, bounds(A, "noise_std")] | Unset = engine_field(A, "noise_std")
     sparsity_weight: Annotated[float, bounds(A, "sparsity_weight")] | Unset = engine_field(
         A, "sparsity_weight"
@@ -70,7 +66,7 @@ class ArchitectureIn(_Section):
 
 
 class PreprocessingIn(_Section):
-    scaling: Scaling | Unset = engine_field(P, "scaling")
+    scaling: choices.Scaling | Unset = engine_field(P, "scaling")
 
 
 class TrainingIn(_Section):
@@ -82,7 +78,7 @@ class TrainingIn(_Section):
     weight_decay: Annotated[float, bounds(T, "weight_decay")] | Unset = engine_field(
         T, "weight_decay"
     )
-    optimizer: Optimizer | Unset = engine_field(T, "optimizer")
+    optimizer: choices.Optimizer | Unset = engine_field(T, "optimizer")
     validation_fraction: Annotated[float, bounds(T, "validation_fraction")] | Unset = engine_field(
         T, "validation_fraction"
     )
@@ -93,7 +89,7 @@ class TrainingIn(_Section):
         T, "gradient_clip"
     )
     seed: Annotated[int, bounds(T, "seed")] | Unset = engine_field(T, "seed")
-    device: Device | Unset = engine_field(T, "device")
+    device: choices.Device | Unset = engine_field(T, "device")
     devices: Annotated[int, bounds(T, "devices")] | Unset = engine_field(T, "devices")
 
 
@@ -103,7 +99,7 @@ class CalibrationIn(_Section):
     contamination: Annotated[float, bounds(C, "contamination")] | None = engine_field(
         C, "contamination"
     )
-    scoring: Scoring | Unset = engine_field(C, "scoring")
+    scoring: choices.Scoring | Unset = engine_field(C, "scoring")
 
 
 class RunCreate(_Section):

@@ -125,5 +125,9 @@ def test_bad_model_name_is_422(idle: TestClient, dataset: dict[str, Any]) -> Non
     is_problem(idle.post("/v1/runs", json={"model_name": "x"}), 422)
 
 
-def test_dataset_used_by_a_run_cannot_be_deleted(idle: TestClient, dataset: dict[str, Any]) -> None:
-    is_problem(idle.delete(f"/v1/datasets/{dataset['id']}"), 409)
+def test_dataset_used_by_a_run_cannot_be_deleted(idle: TestClient) -> None:
+    used = upload_rows(idle, normal_rows(20, 3), name="used")
+    run = idle.post("/v1/runs", json={"dataset_id": used["id"], "model_name": "user"})
+    assert run.status_code == 202, run.text
+    is_problem(idle.delete(f"/v1/datasets/{used['id']}"), 409)
+    assert idle.get(f"/v1/datasets/{used['id']}").status_code == 200

@@ -25,9 +25,7 @@ SECTIONS = [
     (TrainingIn, TrainingConfig),
     (CalibrationIn, CalibrationConfig),
 ]
-KNOBS = [
-    (section, engine, f.name) for section, engine in SECTIONS for f in fields(engine)
-]
+KNOBS = [(section, engine, f.name) for section, engine in SECTIONS for f in fields(engine)]
 
 
 @pytest.mark.parametrize(("section", "engine"), SECTIONS)

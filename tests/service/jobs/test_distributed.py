@@ -15,7 +15,7 @@ from service.jobs.distributed import fit_with_torchrun, torchrun_command
 
 CARDIO = Path(__file__).parents[4] / "shared" / "bench-data" / "6_cardio.npz"
 
-pytestmark = pytest.mark.skipif(not CARDIO.exists(), reason=f"{CARDIO} is not here")
+needs_cardio = pytest.mark.skipif(not CARDIO.exists(), reason=f"{CARDIO} is not here")
 
 torch.set_num_threads(1)
 
@@ -42,6 +42,7 @@ def config(devices: int, epochs: int = 30) -> DetectorConfig:
     )
 
 
+@needs_cardio
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     x = cardio()
@@ -69,6 +70,7 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.score(x[:50]), two.score(x[:50]))
 
 
+@needs_cardio
 @pytest.mark.slow
 def test_a_callback_answering_stop_cancels_every_process(tmp_path: Path) -> None:
     det = fit_with_torchrun(
@@ -83,6 +85,7 @@ def test_a_callback_answering_stop_cancels_every_process(tmp_path: Path) -> None
     assert det.columns_[0] == "c0"
 
 
+@needs_cardio
 def test_bad_rows_fail_with_the_engines_message(tmp_path: Path) -> None:
     x = cardio()[:20].copy()
     x[3, 1] = np.nan

@@ -1,8 +1,8 @@
 """Real processes on real PostgreSQL: `hourglass serve` plus `hourglass worker`s sharing the jobs.
 
-Six runs spread over two workers; a cancel that crosses processes; a worker killed with SIGKILL in
-mid-run (its run is retried elsewhere or failed, within two minutes); a SIGTERM that hands the
-run back to the queue and exits within 60 s.
+Six runs spread over two workers; a cancel that crosses processes (stopped within 5 s); a worker
+killed with SIGKILL in mid-run (its run is retried elsewhere or failed, within 60 s); a SIGTERM
+that hands the run back to the queue and exits within 10 s.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Deployment:
     env: dict[str, str]
     client: httpx.Client
     logs: Path
+    url: str
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start_worker(self) -> subprocess.Popen[bytes]:
@@ -57,6 +58,18 @@ class Deployment:
             proc = subprocess.Popen([HOURGLASS, "worker"], env=self.env, stdout=log, stderr=log)
         self.workers.append(proc)
         return proc
+
+    def live_workers(self) -> list[subprocess.Popen[bytes]]:
+        return [w for w in self.workers if w.poll() is None]
+
+    def keep_workers(self, url: str, count: int = 2) -> None:
+        """Start workers until `count` live ones have registered (each test starts with two)."""
+        before = _newest_worker_id(url)
+        started = 0
+        while len(self.live_workers()) < count:
+            self.start_worker()
+            started += 1
+        _wait_workers(url, started, after=before)
 
     def worker_by_pid(self, pid: int) -> subprocess.Popen[bytes]:
         return next(w for w in self.workers if w.pid == pid)
@@ -96,15 +109,26 @@ def _wait_ready(client: httpx.Client, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("hourglass serve did not become ready")
 
 
-def _wait_workers(url: str, count: int) -> None:
-    """Until `count` workers are registered: a slow start must not leave all runs to the other."""
+def _newest_worker_id(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            newest = connection.execute(text("SELECT max(id) FROM procrastinate_workers"))
+            return int(newest.scalar_one() or 0)
+    finally:
+        engine.dispose()
+
+
+def _wait_workers(url: str, count: int, *, after: int) -> None:
+    """Until `count` workers started after worker id `after` have registered with procrastinate:
+    a slow start must not leave all runs to the other worker."""
     engine = create_engine(url)
     deadline = time.monotonic() + 60
+    query = text("SELECT count(*) FROM procrastinate_workers WHERE id > :after")
     try:
         while time.monotonic() < deadline:
             with engine.connect() as connection:
-                live = connection.execute(text("SELECT count(*) FROM procrastinate_workers"))
-                if live.scalar_one() >= count:
+                if connection.execute(query, {"after": after}).scalar_one() >= count:
                     return
             time.sleep(0.2)
     finally:
@@ -138,12 +162,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         with (logs / "api.log").open("wb") as log:
             api = subprocess.Popen([HOURGLASS, "serve"], env=env, stdout=log, stderr=log)
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        deployment = Deployment(env=env, client=client, logs=logs)
+        deployment = Deployment(env=env, client=client, logs=logs, url=url)
         try:
             _wait_ready(client, api)
-            deployment.start_worker()
-            deployment.start_worker()
-            _wait_workers(url, 2)
+            deployment.keep_workers(url)
             yield deployment
         finally:
             for proc in [*deployment.workers, api]:
@@ -169,7 +191,16 @@ def _running_epoch(at_least: int) -> Callable[[dict[str, Any]], bool]:
     return lambda run: run["status"] == "running" and run["progress"]["epoch"] >= at_least
 
 
-def test_six_runs_spread_over_two_workers(deployment: Deployment, dataset_id: int) -> None:
+@pytest.fixture
+def two_workers(deployment: Deployment) -> Deployment:
+    """The deployment with two live, registered workers, whatever an earlier test killed."""
+    deployment.keep_workers(deployment.url)
+    return deployment
+
+
+def test_six_runs_spread_over_two_workers(two_workers: Deployment, dataset_id: int) -> None:
+    deployment = two_workers
+    live = {w.pid for w in deployment.live_workers()}
     run_ids = [deployment.post_run(dataset_id, f"six-{i}", TINY) for i in range(6)]
     for run_id in run_ids:
         deployment.wait(run_id, lambda run: run["status"] in FINISHED, timeout=180)
@@ -177,12 +208,13 @@ def test_six_runs_spread_over_two_workers(deployment: Deployment, dataset_id: in
     assert [run["status"] for run in runs] == ["succeeded"] * 6, runs
     assert all(run["attempts"] == 1 for run in runs)
     trained_by = {_pid(run) for run in runs}
-    assert trained_by == {w.pid for w in deployment.workers}
+    assert trained_by == live
 
 
 def test_cancel_stops_a_run_another_process_trains(
-    deployment: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
+    two_workers: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
 ) -> None:
+    deployment = two_workers
     run_id = deployment.post_run(dataset_id, "cancelled", LONG)
     deployment.wait(run_id, _running_epoch(2), timeout=60)
     asked = time.monotonic()
@@ -191,21 +223,22 @@ def test_cancel_stops_a_run_another_process_trains(
     latency = time.monotonic() - asked
     record_property("cancel_latency_seconds", round(latency, 2))
     logger.info("cancel latency %.2f s", latency)
+    assert latency < 5  # README: ~0.25 s (the end of the current epoch)
     run = deployment.run(run_id)
     assert run["progress"]["epoch"] < run["progress"]["epochs"]
     assert run["model_version"] is None
 
 
 def test_sigkill_of_a_worker_loses_no_run(
-    deployment: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
+    two_workers: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
 ) -> None:
+    deployment = two_workers
     doomed = deployment.post_run(dataset_id, "doomed", LONG)
     deployment.wait(doomed, _running_epoch(2), timeout=60)
     victim = deployment.worker_by_pid(_pid(deployment.run(doomed)))
     bystander = deployment.post_run(dataset_id, "bystander", TINY)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
-    killed = time.monotonic()
     recovered = deployment.wait(
         doomed,
         lambda run: run["status"] == "failed" or (run["attempts"] == 2 and run["worker"]),
@@ -220,25 +253,25 @@ def test_sigkill_of_a_worker_loses_no_run(
         assert deployment.run(doomed)["status"] == "succeeded"
     else:
         assert "worker lost" in run["error"]
-    assert time.monotonic() - killed < 400
+    assert recovered < 60  # the target: re-queued or failed within a minute (README: ~20 s)
     deployment.wait(bystander, lambda r: r["status"] in FINISHED, timeout=240)
     assert deployment.run(bystander)["status"] == "succeeded"
     assert deployment.run(bystander)["attempts"] == 1
-    deployment.start_worker()  # back to two live workers for the next test
 
 
 def test_sigterm_hands_the_run_back_and_exits(
-    deployment: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
+    two_workers: Deployment, dataset_id: int, record_property: Callable[[str, object], None]
 ) -> None:
+    deployment = two_workers
     run_id = deployment.post_run(dataset_id, "handed-back", LONG)
     deployment.wait(run_id, _running_epoch(2), timeout=60)
     busy = deployment.worker_by_pid(_pid(deployment.run(run_id)))
     sent = time.monotonic()
     busy.send_signal(signal.SIGTERM)
-    busy.wait(timeout=60)
+    busy.wait(timeout=120)  # a hang fails below, with the figure, not with a TimeoutExpired
     exited = time.monotonic() - sent
     record_property("sigterm_exit_seconds", round(exited, 2))
-    assert exited < 60
+    assert exited < 10  # README: ~2 s (the current epoch ends, the run is handed back)
     deployment.wait(run_id, lambda run: run["attempts"] == 2 and run["worker"], timeout=60)
     run = deployment.run(run_id)
     assert _pid(run) != busy.pid
