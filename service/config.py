@@ -10,13 +10,6 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def default_torch_threads() -> int:
-    """Cores divided by the trainings that may run at once, at least 1 (DESIGN.md "CPU threads")."""
-    cores = os.cpu_count() or 1
-    workers = int(os.environ.get("HOURGLASS_EMBEDDED_WORKERS", "1") or 1)
-    return max(1, cores // max(1, workers))
-
-
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost."""
     if host == "localhost":
@@ -33,6 +26,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOURGLASS_", extra="ignore")
 
     database_url: str = "sqlite:///./hourglass.db"
+    database_timeout: float = Field(default=2.0, gt=0, le=600)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     api_keys: str = ""
@@ -41,12 +35,22 @@ class Settings(BaseSettings):
     max_parameters: int = Field(default=20_000_000, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     embedded_workers: int = Field(default=1, ge=0)
-    torch_threads: int = Field(default_factory=default_torch_threads, ge=1)
+    torch_threads: int | None = Field(default=None, ge=1)
     inference_threads: int = Field(default=1, ge=1)
     model_cache_size: int = Field(default=8, ge=1)
     max_attempts: int = Field(default=3, ge=1)
+    cancel_grace_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    def training_threads(self, *, share: int, serving: bool) -> int:
+        """Torch threads of one training process (DESIGN.md "CPU threads"): TORCH_THREADS if
+        set, else the cores divided among the `share` trainings that run at once, less the
+        server's inference threads when the process shares the machine with serving."""
+        if self.torch_threads is not None:
+            return self.torch_threads
+        free = (os.cpu_count() or 1) - (self.inference_threads if serving else 0)
+        return max(1, free // max(1, share))
 
     @property
     def max_body_bytes(self) -> int:

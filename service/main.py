@@ -17,7 +17,7 @@ from service.api.deps import Services
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import build_openapi
-from service.config import Settings
+from service.config import Settings, is_loopback
 from service.domain.inference import DetectorCache
 from service.domain.queue import JobQueue, NoQueue
 from service.domain.startup import prepare_to_serve
@@ -29,22 +29,30 @@ from service.store.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# The server's own training processes yield the CPU to its requests: training never starves
+# inference (README "Deploy"; the fault suite measures single-row latency while training).
+SERVER_TRAINING_NICE = 10
 
 
 def make_queue(settings: Settings, services: Services) -> JobQueue:
     """PostgreSQL: procrastinate jobs (plus HOURGLASS_EMBEDDED_WORKERS worker processes of the
     server's own). SQLite: the embedded executor, or none when HOURGLASS_EMBEDDED_WORKERS=0."""
-    spec = TrainerSpec.from_settings(settings)
+    spec = TrainerSpec.from_settings(settings, serving=True, nice=SERVER_TRAINING_NICE)
     if services.engine.dialect.name == "postgresql":
         return ProcrastinateQueue(spec, processes=settings.embedded_workers)
     if settings.embedded_workers == 0:
         return NoQueue()
-    return EmbeddedQueue(services.factory, spec, workers=settings.embedded_workers)
+    return EmbeddedQueue(
+        services.factory,
+        spec,
+        workers=settings.embedded_workers,
+        cancel_grace_seconds=settings.cancel_grace_seconds,
+    )
 
 
 def make_services(settings: Settings) -> Services:
     """Engine, sessions and the Detector cache; the job queue is attached by create_app."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, answer_seconds=settings.database_timeout)
     return Services(
         engine=engine,
         factory=make_session_factory(engine),
@@ -53,6 +61,7 @@ def make_services(settings: Settings) -> Services:
         max_rows=settings.max_rows,
         max_parameters=settings.max_parameters,
         max_body_bytes=settings.max_body_bytes,
+        open_without_keys=is_loopback(settings.host),
     )
 
 

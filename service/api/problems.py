@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from service import errors
@@ -30,6 +31,9 @@ STATUS: dict[type[errors.ServiceError], int] = {
     errors.NotAcceptable: 406,
 }
 HTTP_TITLES = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 413: "BodyTooLarge"}
+MAX_DETAIL = 1_000  # characters: a problem document stays small (~4 KB) whatever was sent
+MAX_ITEMS = 10
+MAX_TEXT = 200
 
 
 def status_of(exc: errors.ServiceError) -> int:
@@ -54,11 +58,20 @@ def problem(
         "type": f"urn:hourglass:problem:{slug}",
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": _clip(detail, MAX_DETAIL),
     }
     if errors_ is not None:
-        body["errors"] = errors_
+        body["errors"] = [_item(e) for e in errors_[:MAX_ITEMS]]
     return Response(orjson.dumps(body), status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    loc = [p if isinstance(p, int) else _clip(str(p), MAX_TEXT) for p in item.get("loc", [])]
+    return {"loc": loc[:MAX_ITEMS], "msg": _clip(str(item.get("msg", "")), MAX_TEXT)}
 
 
 async def on_service_error(_request: Request, exc: Exception) -> Response:
@@ -112,4 +125,5 @@ def install(app: FastAPI, routers: list[APIRouter]) -> None:
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(OperationalError, on_database_down)
     app.add_exception_handler(InterfaceError, on_database_down)
+    app.add_exception_handler(PoolTimeout, on_database_down)  # every pooled connection is stuck
     app.add_exception_handler(Exception, on_unexpected)

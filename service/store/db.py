@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg.errors import _WaitTimeout  # psycopg's own "wait timed out" (3.3; pinned)
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SessionFactory = sessionmaker[Session]
 Row = TypeVar("Row")
+ANSWER_SECONDS = 2.0  # the API's default: a frozen database is a 503 within seconds, not a hang
+
+
+class BoundedConnection(psycopg.Connection[Any]):
+    """A psycopg connection that waits at most `answer_seconds` for any answer of the server.
+
+    A stopped (SIGSTOP) or partitioned PostgreSQL keeps its sockets open: libpq would wait for
+    ever, and server-side statement timeouts cannot fire. On timeout the connection is closed
+    (its protocol state is unknown) and the caller gets an OperationalError, which the API
+    answers with 503 and the pool replaces.
+    """
+
+    answer_seconds: float | None = None
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        try:
+            return super().wait(gen, interval=interval, timeout=timeout or self.answer_seconds)
+        except _WaitTimeout as exc:
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.answer_seconds} s"
+            ) from exc
+
+
+def _bounded_connect(seconds: float) -> Any:
+    def connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        cparams.setdefault("connect_timeout", max(2, math.ceil(seconds)))  # libpq's minimum: 2
+        connection = BoundedConnection.connect(*cargs, **cparams)
+        connection.answer_seconds = seconds
+        return connection
+
+    return connect
 
 
 def normalise_url(url: str) -> str:
@@ -30,14 +65,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, answer_seconds: float | None = ANSWER_SECONDS) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    On PostgreSQL every connect and every wait for an answer is bounded by `answer_seconds`
+    (None: unbounded, for migrations), and a pool checkout waits as long at most.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=answer_seconds or 30,
+    )
+    if answer_seconds is not None:
+        event.listen(engine, "do_connect", _bounded_connect(answer_seconds))
+    return engine
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
