@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from service.errors import BadInput, Forbidden, Unauthenticated
+from service.errors import BadInput, Forbidden, StartRefused, Unauthenticated
 from service.store import keys as store
 from service.store.tables import ApiKey
 
@@ -16,6 +16,9 @@ SCOPES = ("admin", "train", "infer")
 # A scope grants itself and every scope to its right: admin ⊇ train ⊇ infer.
 GRANTS = {scope: set(SCOPES[i:]) for i, scope in enumerate(SCOPES)}
 TOKEN_PREFIX = "hg_"
+MIN_TOKEN_LENGTH = 32  # a guessable token is no key; ours are 43 random URL-safe characters
+PLACEHOLDER = "change-me"  # .env.example's tokens contain it: never a real key
+BOOTSTRAP_NAME = "HOURGLASS_API_KEYS"
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,19 @@ def keys_required(session: Session) -> bool:
     return store.count_active_keys(session) > 0
 
 
-def authorize(session: Session, token: str | None, *, scope: str) -> None:
-    """Raise Unauthenticated/Forbidden unless `token` grants `scope` (or no keys exist)."""
+def authorize(session: Session, token: str | None, *, scope: str, open_without_keys: bool) -> None:
+    """Raise Unauthenticated/Forbidden unless `token` grants `scope`.
+
+    With no active key a loopback server (`open_without_keys`) lets every request in; any other
+    server refuses them all (protected mode holds while it runs, not only at start-up).
+    """
     if not keys_required(session):
-        return
+        if open_without_keys:
+            return
+        raise Unauthenticated(
+            "no API key is active and this server listens on a non-loopback address: every "
+            "request is refused until one exists (`hourglass keys create --scope admin`)"
+        )
     if not token:
         raise Unauthenticated()
     key = store.find_key(session, hash_token(token))
@@ -72,14 +84,50 @@ def authorize(session: Session, token: str | None, *, scope: str) -> None:
         raise Forbidden(f"this route needs the {scope!r} scope; the key has {key.scope!r}")
 
 
-def bootstrap_keys(session: Session, spec: str) -> int:
-    """Add keys from `scope:token,scope:token` (a bare token is admin); returns how many were new."""
-    added = 0
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        scope, _, token = item.partition(":")
-        if scope not in SCOPES or not token:
+@dataclass(frozen=True)
+class KeySpec:
+    """One entry of HOURGLASS_API_KEYS."""
+
+    scope: str
+    token: str
+
+
+def parse_key_specs(spec: str) -> list[KeySpec]:
+    """`scope:token,scope:token` (a bare token is admin), or StartRefused naming the bad entry.
+
+    The message names the entry by its position and scope, never by its token.
+    """
+    found = []
+    for number, item in enumerate(filter(None, (p.strip() for p in spec.split(","))), start=1):
+        scope, colon, token = item.partition(":")
+        if not colon:
             scope, token = "admin", item
-        if store.find_key(session, hash_token(token)) is None:
-            create_key(session, name="HOURGLASS_API_KEYS", scope=scope, token=token)
+        where = f"{BOOTSTRAP_NAME} entry {number}"
+        if scope not in SCOPES:
+            raise StartRefused(f"{where}: unknown scope {scope!r}; use {', '.join(SCOPES)}")
+        if PLACEHOLDER in token:
+            raise StartRefused(f"{where}: the token is the example's placeholder; set a real one")
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise StartRefused(
+                f"{where}: the token has {len(token)} characters; at least {MIN_TOKEN_LENGTH} "
+                "are needed (`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        found.append(KeySpec(scope, token))
+    return found
+
+
+def bootstrap_keys(session: Session, spec: str) -> tuple[int, int]:
+    """Make the keys of HOURGLASS_API_KEYS exactly the active bootstrapped ones: add the new,
+    revoke those no longer listed. Returns (added, revoked)."""
+    wanted = {hash_token(k.token): k for k in parse_key_specs(spec)}
+    added = 0
+    for key_hash, key in wanted.items():
+        if store.find_key(session, key_hash) is None:
+            create_key(session, name=BOOTSTRAP_NAME, scope=key.scope, token=key.token)
             added += 1
-    return added
+    revoked = 0
+    for row in store.list_keys(session):
+        if row.name == BOOTSTRAP_NAME and row.revoked_at is None and row.key_hash not in wanted:
+            store.revoke_key(session, row.id)
+            revoked += 1
+    return added, revoked

@@ -25,8 +25,10 @@ def keyed(database_url: str) -> Iterator[tuple[TestClient, dict[str, str], str]]
         revoked = keys.create_key(session, name="old", scope="admin")
         keys.revoke_key(session, revoked.id)
     engine.dispose()
-    with live_client(database_url, api_keys="admin:boot-token-0123456789") as client:
-        yield client, tokens | {"admin": "boot-token-0123456789"}, revoked.token
+    with live_client(
+        database_url, api_keys="admin:boot-token-0123456789-abcdefghijklmnop"
+    ) as client:
+        yield client, tokens | {"admin": "boot-token-0123456789-abcdefghijklmnop"}, revoked.token
 
 
 def _auth(token: str) -> dict[str, str]:
