@@ -255,6 +255,13 @@ class DetectorConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
+    def __post_init__(self) -> None:
+        if self.architecture.normalization == "batch" and self.training.batch_size < 2:
+            raise ValueError(
+                "training.batch_size: batch normalisation needs at least 2 rows per batch "
+                "(with 1 nothing would be trained); use 2 or more, or another normalization"
+            )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Build a config from nested dicts; missing keys take defaults, unknown keys are errors."""

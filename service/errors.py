@@ -5,8 +5,18 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from typing import Any
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 4
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: short, and safe for any nesting depth."""
+    return _SHORT.repr(value)
 
 
 class ServiceError(Exception):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from service.errors import BadRows
+from service.errors import BadRows, shown
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 NPY_MAGIC = b"\x93NUMPY"
@@ -23,17 +24,37 @@ def _column_name(columns: Sequence[str] | None, index: int) -> str | int:
     return columns[index] if columns is not None and index < len(columns) else index
 
 
-def rows_to_array(rows: object, *, field: str, columns: Sequence[str] | None = None) -> FloatArray:
-    """A JSON list of equally long lists of numbers → (n, d) float64, or BadRows naming the cell."""
+def rows_to_array(
+    rows: object,
+    *,
+    field: str,
+    columns: Sequence[str] | None = None,
+    may_hold_booleans: bool = True,
+) -> FloatArray:
+    """A JSON list of equally long lists of numbers → (n, d) float64, or BadRows naming the cell.
+
+    numpy reads `true` as 1: unless the caller knows the JSON held no boolean
+    (`may_hold_booleans=False`, e.g. from its raw bytes), every cell's type is checked.
+    """
     if not isinstance(rows, list) or not rows:
         raise _bad(["body", field], f"{field}: must be a non-empty list of rows")
     try:
         array = np.array(rows)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         array = None
-    if array is not None and array.ndim == 2 and array.dtype.kind in "iuf" and array.shape[1] > 0:
+    if (
+        array is not None
+        and array.ndim == 2
+        and array.dtype.kind in "iuf"
+        and array.shape[1] > 0
+        and not (may_hold_booleans and _has_boolean(rows))
+    ):
         return check_finite(array.astype(np.float64, copy=False), field=field, columns=columns)
     raise _first_bad_row(rows, field=field, columns=columns)
+
+
+def _has_boolean(rows: list[Any]) -> bool:
+    return any(type(value) is bool for row in rows for value in row)
 
 
 def _first_bad_row(rows: list[Any], *, field: str, columns: Sequence[str] | None) -> BadRows:
@@ -47,7 +68,7 @@ def _first_bad_row(rows: list[Any], *, field: str, columns: Sequence[str] | None
         for j, value in enumerate(row):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 name = _column_name(columns, j)
-                msg = f"row {i}, column {name!r}: {value!r} is not a number"
+                msg = f"row {i}, column {shown(name)}: {shown(value)} is not a number"
                 return _bad(["body", field, i, name], msg)
     return _bad(["body", field], f"{field}: must be a 2-D table of numbers")
 
@@ -69,11 +90,14 @@ def check_width(x: FloatArray, *, width: int, field: str) -> FloatArray:
     """Return `x` if it has `width` columns, else BadRows."""
     if x.ndim != 2 or x.shape[1] != width:
         got = x.shape[1] if x.ndim == 2 else f"a {x.ndim}-D array"
-        raise _bad(["body", field], f"{field}: rows have {got} values, the model expects {width}")
+        msg = f"{field}: row 0 (and every row) has {got} values; the model expects {width}"
+        raise _bad(["body", field, 0], msg)
     return x
 
 
-def records_to_array(records: object, *, columns: Sequence[str]) -> FloatArray:
+def records_to_array(
+    records: object, *, columns: Sequence[str], may_hold_booleans: bool = True
+) -> FloatArray:
     """JSON records (objects keyed by column name) → rows in the model's column order."""
     if not isinstance(records, list) or not records:
         raise _bad(["body", "records"], "records: must be a non-empty list of objects")
@@ -93,13 +117,22 @@ def records_to_array(records: object, *, columns: Sequence[str]) -> FloatArray:
                 ["body", "records", i, missing[0]], f"record {i}: missing column {missing[0]!r}"
             )
         rows.append([record[name] for name in columns])
-    return rows_to_array(rows, field="records", columns=columns)
+    return rows_to_array(
+        rows, field="records", columns=columns, may_hold_booleans=may_hold_booleans
+    )
 
 
 def npy_to_array(data: bytes | BinaryIO, *, field: str = "body") -> FloatArray:
-    """A `.npy` 2-D numeric array (bytes or a file) → float64, never unpickling."""
+    """A `.npy` 2-D numeric array (bytes or a file) → float64, never unpickling.
+
+    The header is checked against the bytes that follow it before anything is allocated: a
+    130-byte file that claims 10^14 elements is refused, not a MemoryError.
+    """
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
-        array = np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False)
+        _check_npy_header(stream, field)
+        stream.seek(0)
+        array = np.load(stream, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise _bad([field], f"{field}: not a readable .npy array ({exc})") from exc
     if not isinstance(array, np.ndarray) or array.ndim != 2 or array.dtype.kind not in "iuf":
@@ -107,6 +140,24 @@ def npy_to_array(data: bytes | BinaryIO, *, field: str = "body") -> FloatArray:
     if array.size == 0:
         raise _bad([field], f"{field}: must not be empty")
     return check_finite(array.astype(np.float64, copy=False), field=field)
+
+
+def _check_npy_header(stream: BinaryIO, field: str) -> None:
+    version = np.lib.format.read_magic(stream)
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    shape, _fortran, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise _bad([field], f"{field}: object arrays are refused (they would need unpickling)")
+    start = stream.tell()
+    available = stream.seek(0, io.SEEK_END) - start
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed != available:
+        msg = f"{field}: the .npy header claims {claimed:,} bytes of data; {available:,} follow it"
+        raise _bad([field], msg)
 
 
 def array_to_npy(x: np.ndarray[Any, Any]) -> bytes:

@@ -15,6 +15,7 @@ from service.store import registry as store
 from service.store.tables import Model, ModelVersion
 
 DEFAULT_ALIAS = "production"
+MAX_VERSION = 2**31 - 1  # an INTEGER column on both databases
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,16 @@ def describe_model(session: Session, name: str) -> ModelDetail:
 
 
 def resolve_ref(session: Session, ref: str) -> tuple[Model, ModelVersion]:
-    """`name` (production alias, else latest), `name@3` or `name@alias` → the version."""
+    """`name` (production alias, else latest), `name@3` or `name@alias` → the version.
+
+    A version number is ASCII digits (`@²` or `@١` are alias names, and unknown ones).
+    """
     name, _, selector = ref.partition("@")
     model = get_model(session, name)
-    if selector.isdigit():
+    if selector.isascii() and selector.isdigit():
         number = int(selector)
+        if number > MAX_VERSION:
+            raise ModelNotFound(f"model {name!r} has no version {selector}")
     elif selector:
         number = _alias_version(session, model, selector)
     else:

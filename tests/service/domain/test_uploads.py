@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from service.domain import uploads
+from service.domain import csvfiles, uploads
 from service.domain.arrays import array_from_npy_chunks, npy_pieces
 from service.errors import BadRows
 
@@ -18,7 +18,7 @@ def _csv(lines: list[str]) -> io.BytesIO:
 
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setattr(uploads, "CSV_BLOCK_BYTES", 1000)
+    monkeypatch.setattr(csvfiles, "MIN_BLOCK", 1000)
     return ["a,b"] + [f"{i},{2 * i}" for i in range(3000)]
 
 
