@@ -87,7 +87,7 @@ def _preflight(settings: Settings) -> None:
 def db_upgrade(revision: str = "head") -> None:
     """Create or migrate the schema to `revision` (default: the newest)."""
     settings = _settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, answer_seconds=None)  # migrations may be long
     upgrade(engine, revision)
     engine.dispose()
     _echo(f"database at {revision}")
@@ -140,7 +140,7 @@ def train(
 ) -> None:
     """Train locally without a server: loss per epoch, then a new model version in the database."""
     settings = _settings()
-    torch.set_num_threads(settings.torch_threads)
+    torch.set_num_threads(settings.training_threads(share=1, serving=False))
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     try:
@@ -190,10 +190,7 @@ def worker(
 ) -> None:
     """Train queued runs from PostgreSQL (procrastinate) until SIGTERM; any number may run."""
     settings = _settings()
-    if "HOURGLASS_TORCH_THREADS" not in os.environ:  # split the cores among concurrent runs
-        threads = max(1, (os.cpu_count() or 1) // concurrency)
-        settings = settings.model_copy(update={"torch_threads": threads})
-    spec = TrainerSpec.from_settings(settings, concurrency=concurrency)
+    spec = TrainerSpec.from_settings(settings, serving=False, concurrency=concurrency)
     try:
         worker_main(spec)
     except ValueError as exc:  # not a PostgreSQL URL

@@ -23,7 +23,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(services: Services = Depends(get_services)) -> dict[str, str]:
     """200 when the database answers and is at the newest migration, else 503."""
-    await run_in_threadpool(check_ready, services.engine)
+    await run_in_threadpool(check_ready, services.engine, services.queue.health())
     return {"status": "ready"}
 
 

@@ -12,12 +12,17 @@ from service.api.problems import MEDIA_TYPE
 from service.api.schemas.common import Problem
 from service.api.schemas.datasets import DatasetCreate
 from service.api.schemas.inference import AnomaliesRequest, EmbedRequest, ReconstructRequest
+from service.api.schemas.registry import AliasUpdate, CalibrateRequest
+from service.api.schemas.runs import RunCreate
 
 HAND_READ: list[type[BaseModel]] = [
     DatasetCreate,
     EmbedRequest,
     ReconstructRequest,
     AnomaliesRequest,
+    RunCreate,
+    AliasUpdate,
+    CalibrateRequest,
 ]
 ERRORS = {
     "400": "The multipart body cannot be parsed",

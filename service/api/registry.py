@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Response
 from sqlalchemy.orm import Session
 
+from service.api.bodies import json_body, request_body
 from service.api.deps import ADMIN, INFER, TRAIN, Services, SessionDep, get_services
 from service.api.schemas.registry import (
     AliasUpdate,
@@ -40,9 +41,17 @@ def get_model(name: str, session: Session = SessionDep) -> ModelRead:
     return ModelRead(name=detail.name, aliases=detail.aliases, versions=versions)
 
 
-@router.put("/{name}/aliases/{alias}", response_model=ModelSummaryRead, dependencies=[ADMIN])
+@router.put(
+    "/{name}/aliases/{alias}",
+    response_model=ModelSummaryRead,
+    dependencies=[ADMIN],
+    openapi_extra=request_body(AliasUpdate),
+)
 def set_alias(
-    name: str, body: AliasUpdate, alias: str = ALIAS, session: Session = SessionDep
+    name: str,
+    alias: str = ALIAS,
+    body: AliasUpdate = json_body(AliasUpdate),
+    session: Session = SessionDep,
 ) -> ModelSummaryRead:
     """Point an alias (e.g. `production`) at a version."""
     summary = registry.set_alias(session, name, alias=alias, version=body.version)
@@ -67,10 +76,15 @@ def list_layers(
     return [LayerRead(**vars(layer)) for layer in registry.layers_of(target.detector)]
 
 
-@router.post("/{ref}/calibrate", response_model=CalibrationRead, dependencies=[TRAIN])
+@router.post(
+    "/{ref}/calibrate",
+    response_model=CalibrationRead,
+    dependencies=[TRAIN],
+    openapi_extra=request_body(CalibrateRequest),
+)
 def calibrate(
     ref: str,
-    body: CalibrateRequest,
+    body: CalibrateRequest = json_body(CalibrateRequest),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> CalibrationRead:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.orm import Session
 
+from service.api.bodies import json_body, request_body
 from service.api.deps import TRAIN, Services, SessionDep, get_services
 from service.api.schemas.common import Limit, Offset, PathId
 from service.api.schemas.runs import (
@@ -31,9 +32,9 @@ def read_run(run: Run) -> RunRead:
     )
 
 
-@router.post("", status_code=202, response_model=RunRead)
+@router.post("", status_code=202, response_model=RunRead, openapi_extra=request_body(RunCreate))
 def create_run(
-    body: RunCreate,
+    body: RunCreate = json_body(RunCreate),
     idempotency_key: str | None = Header(default=None, max_length=200),
     session: Session = SessionDep,
     services: Services = Depends(get_services),

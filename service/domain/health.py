@@ -9,8 +9,11 @@ from service.store.db import ping
 from service.store.migrate import is_at_head
 
 
-def check_ready(engine: Engine) -> None:
-    """Raise Unavailable unless the database is reachable and migrated to head."""
+def check_ready(engine: Engine, queue_problems: list[str]) -> None:
+    """Raise Unavailable unless the database is reachable and migrated to head, and the job
+    queue's own training processes are alive."""
+    if queue_problems:
+        raise Unavailable("; ".join(queue_problems))
     try:
         ping(engine)
         at_head = is_at_head(engine)

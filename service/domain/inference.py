@@ -59,6 +59,7 @@ class Rows:
     array: FloatArray | None = None
     instances: object = None
     records: object = None
+    may_hold_booleans: bool = True  # False when the JSON text has no `true` or `false` at all
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,18 @@ def rows_for(target: Target, rows: Rows, *, max_rows: int) -> FloatArray:
         x = rows.array
         field = "body"
     elif rows.records is not None:
-        x, field = records_to_array(rows.records, columns=target.columns), "records"
-    else:
-        x, field = (
-            rows_to_array(rows.instances, field="instances", columns=target.columns),
-            "instances",
+        x = records_to_array(
+            rows.records, columns=target.columns, may_hold_booleans=rows.may_hold_booleans
         )
+        field = "records"
+    else:
+        x = rows_to_array(
+            rows.instances,
+            field="instances",
+            columns=target.columns,
+            may_hold_booleans=rows.may_hold_booleans,
+        )
+        field = "instances"
     if x.shape[0] > max_rows:
         raise TooManyRows(f"{x.shape[0]} rows sent; at most {max_rows} per request")
     return check_width(x, width=len(target.columns), field=field)

@@ -19,6 +19,11 @@ class JobQueue(Protocol):
     def stop(self) -> None:
         """Stop executing jobs; interrupted runs are put back in the queue."""
 
+    def health(self) -> list[str]:
+        """What keeps queued runs from training right now (a dead worker process); [] when all
+        is well. /readyz answers 503 with these."""
+        ...
+
 
 class NoQueue:
     """Queues nothing: runs stay queued until a worker elsewhere claims them."""
@@ -31,3 +36,7 @@ class NoQueue:
 
     def stop(self) -> None:
         """Nothing to stop."""
+
+    def health(self) -> list[str]:
+        """Nothing of ours can fail."""
+        return []

@@ -182,6 +182,12 @@ def next_queued_runs(unit: UnitOfWork, *, limit: int) -> list[int]:
         return store.queued_run_ids(session, limit=limit)
 
 
+def cancelled_runs(unit: UnitOfWork, run_ids: list[int]) -> list[int]:
+    """Which of these runs a client asked to cancel."""
+    with unit() as session:
+        return store.cancel_requested_among(session, run_ids)
+
+
 def recover_lost_run(
     unit: UnitOfWork, run_id: int, *, worker: str | None, reason: str, max_attempts: int
 ) -> None:

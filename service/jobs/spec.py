@@ -26,14 +26,21 @@ class TrainerSpec:
     heartbeat_seconds: float = 5.0
     stalled_seconds: float = 20.0
     shutdown_seconds: float = 1.0
+    database_timeout: float = 30.0  # longest wait for one answer of the database while training
+    nice: int = 0  # > 0 for the server's own training processes: inference comes first
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> TrainerSpec:
-        """The spec the settings describe, with `overrides` (e.g. `concurrency`) applied."""
+    def from_settings(
+        cls, settings: Settings, *, serving: bool, concurrency: int = 1, **overrides: Any
+    ) -> TrainerSpec:
+        """The spec the settings describe for a process that trains `concurrency` runs at once
+        (beside a server's serving, or not), with `overrides` (e.g. `nice`) applied."""
+        share = settings.embedded_workers if serving else concurrency
         values: dict[str, Any] = {
             "database_url": settings.database_url,
             "device": settings.device,
-            "torch_threads": settings.torch_threads,
+            "concurrency": concurrency,
+            "torch_threads": settings.training_threads(share=share, serving=serving),
             "max_attempts": settings.max_attempts,
             "log_level": settings.log_level,
             "log_format": settings.log_format,

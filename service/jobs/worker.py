@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
+import threading
 from functools import partial
 from multiprocessing.process import BaseProcess
 
@@ -31,6 +33,7 @@ from service.store.db import make_engine, make_session_factory, transaction
 from service.store.jobs import TRAINING_QUEUE, TRAINING_TASK, defer_training_job, libpq_conninfo
 
 logger = logging.getLogger(__name__)
+WATCH_SECONDS = 0.5
 
 
 class TrainingInterrupted(Exception):
@@ -41,28 +44,38 @@ class ProcrastinateQueue:
     """The API side on PostgreSQL: defer a run's job in the transaction that writes the run.
 
     With `processes` > 0 the server also starts that many worker processes of its own (the
-    single-machine convenience); a deployment sets 0 and runs `hourglass worker` containers.
+    single-machine convenience) and watches them: one that dies (`kill -9`, out of memory) is
+    replaced within a second, and its replacement retries the run whose heartbeats stopped. A
+    deployment sets 0 and runs `hourglass worker` containers.
     """
 
     def __init__(self, spec: TrainerSpec, *, processes: int = 0) -> None:
         self._spec = spec
         self._processes = processes
         self._children: list[BaseProcess] = []
+        self._context = multiprocessing.get_context("spawn")
+        self._stopping = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self.restarts = 0
 
     def enqueue(self, session: Session, run_id: int) -> None:
         """Insert the job through procrastinate's SQL function, in the caller's transaction."""
         defer_training_job(session, run_id)
 
     def start(self) -> None:
-        """Start the server's own worker processes, if any."""
-        context = multiprocessing.get_context("spawn")
-        for i in range(self._processes):
-            child = context.Process(target=worker_main, args=(self._spec,), name=f"worker-{i}")
-            child.start()
-            self._children.append(child)
+        """Start the server's own worker processes, if any, and the thread that watches them."""
+        self._children = [self._spawn(i) for i in range(self._processes)]
+        if self._processes:
+            self._watchdog = threading.Thread(
+                target=self._watch, name="hourglass-worker-watchdog", daemon=True
+            )
+            self._watchdog.start()
 
     def stop(self) -> None:
         """SIGTERM the worker processes: each hands its run back to the queue and exits."""
+        self._stopping.set()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=5)
         for child in self._children:
             child.terminate()
         for child in self._children:
@@ -70,6 +83,33 @@ class ProcrastinateQueue:
             if child.is_alive():
                 child.kill()
         self._children.clear()
+
+    def health(self) -> list[str]:
+        """The server's own worker processes that are dead (and not yet replaced)."""
+        return [
+            f"training worker process {child.pid} exited with code {child.exitcode}"
+            for child in self._children
+            if not child.is_alive() and not self._stopping.is_set()
+        ]
+
+    def _spawn(self, index: int) -> BaseProcess:
+        child = self._context.Process(
+            target=worker_main, args=(self._spec,), name=f"worker-{index}"
+        )
+        child.start()
+        return child
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(WATCH_SECONDS):
+            for i, child in enumerate(self._children):
+                if child.is_alive() or self._stopping.is_set():
+                    continue
+                logger.error(
+                    "training worker process died; starting another",
+                    extra={"action": "restart", "pid": child.pid, "exitcode": child.exitcode},
+                )
+                self._children[i] = self._spawn(i)
+                self.restarts += 1
 
 
 def build_app(spec: TrainerSpec, unit: UnitOfWork) -> procrastinate.App:
@@ -124,7 +164,7 @@ async def _recovery_loop(app: procrastinate.App, unit: UnitOfWork, spec: Trainer
 
 async def run_worker(spec: TrainerSpec) -> None:
     """Run jobs until SIGTERM/SIGINT; then hand running runs back and exit."""
-    engine = make_engine(spec.database_url)
+    engine = make_engine(spec.database_url, answer_seconds=spec.database_timeout)
     unit = partial(transaction, make_session_factory(engine))
     app = build_app(spec, unit)
     async with app.open_async():
@@ -149,5 +189,6 @@ async def run_worker(spec: TrainerSpec) -> None:
 def worker_main(spec: TrainerSpec) -> None:
     """Entry of a worker process: its own thread budget, logging and event loop."""
     configure_logging(spec.log_level, spec.log_format)
+    os.nice(spec.nice)
     torch.set_num_threads(spec.torch_threads)
     asyncio.run(run_worker(spec))

@@ -116,6 +116,12 @@ def request_cancel(session: Session, run_id: int) -> None:
     session.execute(update(Run).where(Run.id == run_id).values(cancel_requested=True))
 
 
+def cancel_requested_among(session: Session, run_ids: list[int]) -> list[int]:
+    """The runs among `run_ids` whose cancel was requested."""
+    query = select(Run.id).where(Run.id.in_(run_ids), Run.cancel_requested.is_(True))
+    return list(session.scalars(query).all())
+
+
 def cancel_if_queued(session: Session, run_id: int) -> bool:
     """Cancel a run that no worker has claimed yet; False if it is no longer queued."""
     result = session.execute(
