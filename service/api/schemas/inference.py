@@ -24,8 +24,8 @@ class _Options(Strict):
 
 
 class EmbedOptions(_Options):
-    layer: int | SkipJsonSchema[None] = Field(
-        default=None, ge=0, description="Hidden-layer index (see /layers); default the code."
+    layer: Annotated[int, Field(ge=0)] | SkipJsonSchema[None] = Field(
+        default=None, description="Hidden-layer index (see /layers); default the code."
     )
 
 
@@ -34,15 +34,13 @@ class ReconstructOptions(_Options):
 
 
 class AnomaliesOptions(_Options):
-    alpha: float | SkipJsonSchema[None] = Field(
+    alpha: Annotated[float, Field(gt=0, lt=1)] | SkipJsonSchema[None] = Field(
         default=None,
-        gt=0,
-        lt=1,
         description="Flag rows with p-value <= alpha. Default: the run's contamination rule if "
         "it set one, else the run's alpha.",
     )
-    explain: int | SkipJsonSchema[None] = Field(
-        default=None, ge=0, le=1000, description="Top-k features per row by share of the score."
+    explain: Annotated[int, Field(ge=0, le=1000)] | SkipJsonSchema[None] = Field(
+        default=None, description="Top-k features per row by share of the score."
     )
 
 

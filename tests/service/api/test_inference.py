@@ -183,3 +183,12 @@ def test_deeply_nested_json_is_a_422(client: TestClient, trained: dict[str, Any]
         "/v1/models/tiny/embed", content=deep, headers={"content-type": "application/json"}
     )
     is_problem(response, 422)
+
+
+def test_null_options_mean_not_given(client: TestClient, trained: dict[str, Any]) -> None:
+    # Found by schemathesis --checks all: a JSON null option was a 500.
+    rows = normal_rows(2).tolist()
+    embedded = client.post("/v1/models/tiny/embed?layer=0", json={"instances": rows, "layer": None})
+    assert embedded.status_code == 200 and len(embedded.json()["embeddings"][0]) == 3
+    body = {"instances": rows, "alpha": None, "explain": None}
+    assert client.post("/v1/models/tiny/anomalies", json=body).status_code == 200
