@@ -34,17 +34,19 @@ def digest(tensors: dict[str, torch.Tensor], document: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def dump(tensors: dict[str, torch.Tensor], document: dict[str, Any]) -> bytes:
-    """Serialise tensors and a JSON document into one safetensors file."""
+def dump(
+    tensors: dict[str, torch.Tensor], document: dict[str, Any], *, kind: str = FORMAT
+) -> bytes:
+    """Serialise tensors and a JSON document into one safetensors file tagged `kind`."""
     cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    doc = {**document, "format": FORMAT, "format_version": FORMAT_VERSION}
+    doc = {**document, "format": kind, "format_version": FORMAT_VERSION}
     doc["sha256"] = digest(cpu, doc)
     return bytes(save_tensors(cpu, metadata={"hourglass": json.dumps(doc)}))
 
 
-def load(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Parse and verify a checkpoint; raise CheckpointError when it is not intact."""
-    document = _read_document(data)
+def load(data: bytes, *, kind: str = FORMAT) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Parse and verify a file tagged `kind`; raise CheckpointError when it is not intact."""
+    document = _read_document(data, kind)
     try:
         tensors = load_tensors(data)
     except Exception as exc:  # safetensors raises its own error types for every malformed file
@@ -54,7 +56,7 @@ def load(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, document
 
 
-def _read_document(data: bytes) -> dict[str, Any]:
+def _read_document(data: bytes, kind: str) -> dict[str, Any]:
     if len(data) < 8:
         raise CheckpointError("checkpoint is truncated: no header")
     (size,) = struct.unpack("<Q", data[:8])
@@ -65,8 +67,8 @@ def _read_document(data: bytes) -> dict[str, Any]:
         document = json.loads(header["__metadata__"]["hourglass"])
     except (ValueError, KeyError, TypeError) as exc:
         raise CheckpointError("not an Hourglass checkpoint: no readable document") from exc
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckpointError("not an Hourglass checkpoint: wrong format tag")
+    if not isinstance(document, dict) or document.get("format") != kind:
+        raise CheckpointError(f"not an Hourglass {kind} file: wrong format tag")
     if document.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"unsupported checkpoint version {document.get('format_version')!r}")
     return document

@@ -76,6 +76,15 @@ class ArchitectureConfig(Checked):
         1, "Members trained with seeds seed, seed+1, …; their scores are averaged.", low=1, high=16
     )
 
+    def check_bottleneck(self, n_features: int) -> None:
+        """Raise ValueError for a plain net whose code is as wide as its input: it can learn the
+        identity and flags nothing. Denoising, sparse and variational nets are regularised."""
+        if self.code_size is not None and self.code_size >= n_features and self.variant == "plain":
+            raise ValueError(
+                f"architecture.code_size: a code of {self.code_size} for {n_features} columns is "
+                "no bottleneck; use fewer units, or the denoising, sparse or variational variant"
+            )
+
     def resolved(self, n_features: int) -> ArchitectureConfig:
         """Fill `hidden_layers` and `code_size` by the default rule for `n_features` columns."""
         code = self.code_size if self.code_size is not None else default_code_size(n_features)

@@ -127,9 +127,18 @@ class Detector(FittedAttributes):
 
     def recalibrate(self, x_normal: object) -> Self:
         """Replace the calibration with the scores of new normal rows; the weights stay."""
-        calibration = Calibration.from_scores(self.score(x_normal))
-        self._fitted = replace(self._state(), calibration=calibration)
+        self._fitted = replace(self._state(), calibration=self.calibrated_on(x_normal))
         return self
+
+    def calibrated_on(self, x_normal: object) -> Calibration:
+        """A calibration from the scores of new normal rows (this Detector is left as it is)."""
+        return Calibration.from_scores(self.score(x_normal))
+
+    def with_calibration(self, calibration: Calibration) -> Detector:
+        """A Detector that shares this one's weights and answers with `calibration`."""
+        other = Detector(self.config)
+        other._fitted = replace(self._state(), calibration=calibration)
+        return other
 
     # -- inference ---------------------------------------------------------------------------
 

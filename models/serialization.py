@@ -91,6 +91,25 @@ def _restore(tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torc
     )
 
 
+CALIBRATION_KIND = "hourglass-calibration"
+
+
+def calibration_to_bytes(calibration: Calibration) -> bytes:
+    """A calibration on its own (a recalibrated version shares its weights with another)."""
+    tensors = {"calibration.scores": torch.from_numpy(calibration.scores)}
+    document = {"n": calibration.n, "versions": checkpoint.library_versions()}
+    return checkpoint.dump(tensors, document, kind=CALIBRATION_KIND)
+
+
+def calibration_from_bytes(data: bytes) -> Calibration:
+    """The calibration in bytes written by `calibration_to_bytes`."""
+    tensors, _ = checkpoint.load(data, kind=CALIBRATION_KIND)
+    try:
+        return Calibration.from_scores(tensors["calibration.scores"].numpy())
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"not a calibration: {exc}") from exc
+
+
 def _member(
     tensors: dict[str, torch.Tensor],
     i: int,

@@ -18,6 +18,7 @@ from service.config import Settings
 from service.domain import datasets, runs
 from service.domain import keys as key_domain
 from service.domain.queue import NoQueue
+from service.domain.runs import RunLimits
 from service.domain.startup import prepare_to_serve
 from service.domain.training import Outcome
 from service.errors import ServiceError
@@ -179,7 +180,7 @@ def _queue_local_run(
             request,
             queue=NoQueue(),
             idempotency_key=None,
-            max_parameters=max_parameters,
+            limits=RunLimits(max_parameters),
         )
         return run.id, run.epochs
 

@@ -51,6 +51,14 @@ class RunFinished(Conflict):
     """The run has already finished."""
 
 
+class VersionInUse(Conflict):
+    """An alias points at the version; move or delete the alias first."""
+
+
+class RunNotFinished(Conflict):
+    """The run has not finished; cancel it first."""
+
+
 class DatasetInUse(Conflict):
     """The dataset is referenced by runs; delete is refused to keep their history."""
 
@@ -97,6 +105,10 @@ class Unavailable(ServiceError):
 
 class StartRefused(ServiceError, RuntimeError):
     """The server refuses to start: its database or its keys are not ready."""
+
+
+class UnsupportedMediaType(ServiceError):
+    """The body's content type is not one this route reads."""
 
 
 class NotAcceptable(ServiceError):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import torch
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from models import __version__
-from service.api import datasets, health, inference, problems, registry, runs
+from service.api import datasets, docs, health, inference, problems, registry, runs
 from service.api.deps import Services
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
@@ -20,6 +24,7 @@ from service.api.openapi import build_openapi
 from service.config import Settings, is_loopback
 from service.domain.inference import DetectorCache
 from service.domain.queue import JobQueue, NoQueue
+from service.domain.runs import RunLimits, TrainingHost
 from service.domain.startup import prepare_to_serve
 from service.jobs.embedded import EmbeddedQueue
 from service.jobs.spec import TrainerSpec
@@ -50,6 +55,19 @@ def make_queue(settings: Settings, services: Services) -> JobQueue:
     )
 
 
+def training_host(settings: Settings, engine: Engine) -> TrainingHost | None:
+    """This machine, when the server trains every run itself (SQLite, the embedded executor):
+    runs it cannot train are then refused at submit. On PostgreSQL workers anywhere may train,
+    and each checks for itself."""
+    if engine.dialect.name != "sqlite" or settings.embedded_workers == 0:
+        return None
+    return TrainingHost(
+        cuda=torch.cuda.is_available(),
+        gpus=torch.cuda.device_count(),
+        cores=os.cpu_count() or 1,
+    )
+
+
 def make_services(settings: Settings) -> Services:
     """Engine, sessions and the Detector cache; the job queue is attached by create_app."""
     engine = make_engine(settings.database_url, answer_seconds=settings.database_timeout)
@@ -59,7 +77,7 @@ def make_services(settings: Settings) -> Services:
         cache=DetectorCache(settings.model_cache_size),
         queue=NoQueue(),
         max_rows=settings.max_rows,
-        max_parameters=settings.max_parameters,
+        run_limits=RunLimits(settings.max_parameters, training_host(settings, engine)),
         max_body_bytes=settings.max_body_bytes,
         open_without_keys=is_loopback(settings.host),
     )
@@ -91,11 +109,20 @@ def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lif
     return lifespan
 
 
+def operation_id(route: APIRoute) -> str:
+    """Readable operationIds for generated clients: the route function's name in camelCase."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.title() for word in rest)
+
+
 def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
     """Compose engine, sessions, cache and job queue into the app."""
     services = make_services(settings)
     services.queue = jobs = queue or make_queue(settings, services)
     app = FastAPI(
+        docs_url=None,  # /docs and /redoc come from service/api/docs.py, with vendored assets
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
         title="Hourglass",
         version=__version__,
         description="Trains and hosts bottleneck autoencoders: embed, reconstruct, anomalies.",
@@ -103,8 +130,9 @@ def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
     )
     app.state.services = services
     routers = [module.router for module in (health, datasets, runs, registry, inference)]
-    for router in routers:
+    for router in [*routers, docs.router]:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=docs.STATIC), name="static")
     problems.install(app, routers)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)

@@ -16,9 +16,14 @@ NPY = "application/x-npy"
 S = TypeVar("S", bound=BaseModel)
 
 
+def content_type(request: Request) -> str:
+    """The body's media type, without its parameters, lower case."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def is_npy(request: Request) -> bool:
     """True when the body is a `.npy` array."""
-    return request.headers.get("content-type", "").split(";")[0].strip() == NPY
+    return content_type(request) == NPY
 
 
 def wants_npy(request: Request) -> bool:
@@ -94,31 +99,38 @@ def query_parameters(schema: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
 def request_body(
-    schema: type[BaseModel],
-    *,
-    npy: bool = False,
-    multipart: bool = False,
-    query: type[BaseModel] | None = None,
+    schema: type[BaseModel], *, npy: bool = False, query: type[BaseModel] | None = None
 ) -> Any:
     """`openapi_extra` for a route that reads its body (and options) itself."""
     ref = {"$ref": f"#/components/schemas/{schema.__name__}"}
     content: dict[str, Any] = {"application/json": {"schema": ref}}
     if npy:
-        content[NPY] = {"schema": {"type": "string", "format": "binary"}}
-    if multipart:
-        content["multipart/form-data"] = {
-            "schema": {
-                "type": "object",
-                "required": ["file"],
-                "additionalProperties": False,
-                "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    "name": {"type": "string", "maxLength": 200},
-                },
-            }
-        }
+        content[NPY] = BINARY
     extra: dict[str, Any] = {"requestBody": {"required": True, "content": content}}
     if query is not None and query.model_fields:
         extra["parameters"] = query_parameters(query)
+    return extra
+
+
+def upload_body(schema: type[BaseModel], *, raw: tuple[str, ...], query: type[BaseModel]) -> Any:
+    """`openapi_extra` of the upload route: JSON rows, a multipart form, or a raw file body."""
+    extra: dict[str, Any] = request_body(schema, query=query)
+    content = extra["requestBody"]["content"]
+    fields = {
+        name: {k: v for k, v in spec.items() if k != "title"}
+        for name, spec in query.model_json_schema()["properties"].items()
+    }
+    content["multipart/form-data"] = {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "additionalProperties": False,
+            "properties": {"file": {"type": "string", "format": "binary"}, **fields},
+        }
+    }
+    content.update(dict.fromkeys(raw, BINARY))
     return extra

@@ -2,34 +2,62 @@
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service.api.bodies import parse_json_object, request_body, validate_options
+from service.api.bodies import content_type, parse_json_object, upload_body, validate_options
 from service.api.deps import TRAIN, SessionDep
 from service.api.schemas.common import Limit, Offset, PathId
-from service.api.schemas.datasets import DatasetCreate, DatasetMeta, DatasetPage, DatasetRead
+from service.api.schemas.datasets import (
+    DatasetCreate,
+    DatasetMeta,
+    DatasetPage,
+    DatasetRead,
+    UploadQuery,
+)
 from service.domain import datasets as domain
-from service.errors import BadInput
+from service.domain.uploads import UploadOptions
+from service.errors import BadInput, UnsupportedMediaType
 from service.store.tables import Dataset
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=[TRAIN])
+
+
+RAW = {
+    "text/csv": "csv",
+    "application/x-npy": "npy",
+    "application/vnd.apache.parquet": "parquet",
+}
+ACCEPTED = ("multipart/form-data", "application/json", *RAW)
 
 
 @router.post(
     "",
     status_code=201,
     response_model=DatasetRead,
-    openapi_extra=request_body(DatasetCreate, multipart=True),
+    openapi_extra=upload_body(DatasetCreate, raw=tuple(RAW), query=UploadQuery),
 )
 async def create_dataset(request: Request, session: Session = SessionDep) -> DatasetRead:
-    """Upload a table: multipart `file` (CSV, Parquet, .npy, JSON) or a JSON body of rows."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+    """Upload a table: multipart `file` (CSV, Parquet, .npy, JSON), a JSON body of rows, or the
+    file itself as the body (text/csv, application/x-npy, application/vnd.apache.parquet)."""
+    kind = content_type(request)
+    if kind == "multipart/form-data":
         dataset = await _from_form(request, session)
-    else:
+    elif kind == "application/json":
         dataset = await _from_json(await request.body(), session)
+    elif kind in RAW:
+        query = validate_options(UploadQuery, {}, request.query_params)
+        file = io.BytesIO(await request.body())
+        dataset = await _save_file(session, file, None, query, RAW[kind])
+    else:
+        raise UnsupportedMediaType(
+            f"content type {kind or '(none)'!r} is not read here; send one of {', '.join(ACCEPTED)}"
+        )
     return DatasetRead.model_validate(dataset)
 
 
@@ -48,17 +76,32 @@ async def _from_json(body: bytes, session: Session) -> Dataset:
 
 
 async def _from_form(request: Request, session: Session) -> Dataset:
-    async with request.form(max_files=1, max_fields=4) as form:
-        upload, name = form.get("file"), form.get("name")
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise BadInput(errors=[{"loc": ["body", "file"], "msg": "a file part is required"}])
-        return await run_in_threadpool(
-            domain.create_dataset_from_file,
-            session,
-            upload.file,
-            filename=upload.filename,
-            name=name if isinstance(name, str) else None,
-        )
+            msg = "a part named `file` holding the file is required"
+            raise BadInput(msg, errors=[{"loc": ["body", "file"], "msg": msg}])
+        fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+        query = validate_options(UploadQuery, fields, request.query_params)
+        return await _save_file(session, upload.file, upload.filename, query, None)
+
+
+async def _save_file(
+    session: Session,
+    file: BinaryIO,
+    filename: str | None,
+    query: UploadQuery,
+    kind: str | None,
+) -> Dataset:
+    options = UploadOptions(format=kind, header=query.header, delimiter=query.delimiter)
+    return await run_in_threadpool(
+        domain.create_dataset_from_file,
+        session,
+        file,
+        filename=filename,
+        name=query.name,
+        options=options,
+    )
 
 
 @router.get("", response_model=DatasetPage)

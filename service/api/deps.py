@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from service.domain import keys
 from service.domain.inference import DetectorCache
 from service.domain.queue import JobQueue
+from service.domain.runs import RunLimits
 from service.store.db import SessionFactory, transaction
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
@@ -27,7 +28,7 @@ class Services:
     cache: DetectorCache
     queue: JobQueue
     max_rows: int
-    max_parameters: int
+    run_limits: RunLimits
     max_body_bytes: int
     open_without_keys: bool  # a loopback bind: with no active key, requests need none
 

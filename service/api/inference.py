@@ -165,7 +165,7 @@ def _route(
 
 
 @_route("embed", EmbedResponse, EmbedRequest, EmbedOptions)
-def embed(call: Call = CallDep) -> Response:
+def embed_rows(call: Call = CallDep) -> Response:
     """Hidden-layer activations (the code by default) for each row."""
     target, x, options = call.rows(EmbedOptions)
     codes = inference.embed(target, x, layer=options.layer)
@@ -177,7 +177,7 @@ def embed(call: Call = CallDep) -> Response:
 
 
 @_route("reconstruct", ReconstructResponse, ReconstructRequest, ReconstructOptions)
-def reconstruct(call: Call = CallDep) -> Response:
+def reconstruct_rows(call: Call = CallDep) -> Response:
     """Each row rebuilt by the model (original units) and its reconstruction error."""
     target, x, _ = call.rows(ReconstructOptions)
     rebuilt, errors = inference.reconstruct(target, x)
@@ -190,7 +190,7 @@ def reconstruct(call: Call = CallDep) -> Response:
 
 
 @_route("anomalies", AnomaliesResponse, AnomaliesRequest, AnomaliesOptions)
-def anomalies(call: Call = CallDep) -> Response:
+def find_anomalies(call: Call = CallDep) -> Response:
     """Anomaly scores, conformal p-values, flags (and which rule flagged), explanations."""
     target, x, options = call.rows(AnomaliesOptions)
     if options.explain and wants_npy(call.request):

@@ -29,8 +29,10 @@ ERRORS = {
     "401": "Missing or unknown API key",
     "403": "The API key lacks the scope",
     "404": "Unknown id, name, version or alias",
+    "406": "The answer cannot be given in the media type the request accepts",
     "409": "The resource is in the wrong state",
     "413": "The body is too large",
+    "415": "The body's content type is not one the route reads",
     "422": "Invalid input; `errors` names the row and column",
     "503": "The database is not available",
 }
@@ -45,8 +47,12 @@ CONFLICTS = {
     ("delete", "/v1/datasets/{dataset_id}"),
     ("post", "/v1/runs"),
     ("post", "/v1/runs/{run_id}/cancel"),
+    ("delete", "/v1/runs/{run_id}"),
+    ("delete", "/v1/models/{name}/versions/{version}"),
 }
 REFERENCES = {("post", "/v1/runs"), ("post", "/v1/models/{ref}/calibrate")}
+NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .npy answer
+MEDIA_TYPES = {("post", "/v1/datasets")}  # bodies of an unsupported content type: 415
 
 
 def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
@@ -58,6 +64,10 @@ def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
         codes.append("404")
     if (method, path) in CONFLICTS:
         codes.append("409")
+    if (method, path) in NOT_ACCEPTABLE:
+        codes.append("406")
+    if (method, path) in MEDIA_TYPES:
+        codes.append("415")
     if "requestBody" in operation:
         codes.append("413")
         if "multipart/form-data" in operation["requestBody"]["content"]:

@@ -29,6 +29,7 @@ STATUS: dict[type[errors.ServiceError], int] = {
     errors.Forbidden: 403,
     errors.Unavailable: 503,
     errors.NotAcceptable: 406,
+    errors.UnsupportedMediaType: 415,
 }
 HTTP_TITLES = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest", 413: "BodyTooLarge"}
 MAX_DETAIL = 1_000  # characters: a problem document stays small (~4 KB) whatever was sent

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Response
-from sqlalchemy.orm import Session
+from typing import Any
 
-from service.api.bodies import json_body, request_body
+from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from service.api.bodies import (
+    is_npy,
+    json_body,
+    parse_json_object,
+    request_body,
+    validate_options,
+)
 from service.api.deps import ADMIN, INFER, TRAIN, Services, SessionDep, get_services
+from service.api.schemas.common import PathId
 from service.api.schemas.registry import (
     AliasUpdate,
     CalibrateRequest,
+    CalibrateSource,
     CalibrationRead,
     LayerRead,
     ModelPage,
@@ -17,8 +28,8 @@ from service.api.schemas.registry import (
     ModelSummaryRead,
     VersionRead,
 )
-from service.domain import inference, registry
-from service.domain.arrays import rows_to_array
+from service.domain import calibration, inference, registry
+from service.domain.arrays import FloatArray, npy_to_array, rows_to_array
 from service.domain.datasets import load_dataset_array
 from service.errors import BadInput
 
@@ -76,33 +87,71 @@ def list_layers(
     return [LayerRead(**vars(layer)) for layer in registry.layers_of(target.detector)]
 
 
+@router.delete(
+    "/{name}/versions/{version}",
+    status_code=204,
+    response_class=Response,
+    dependencies=[ADMIN],
+)
+def delete_version(name: str, version: PathId, session: Session = SessionDep) -> Response:
+    """Delete a version (409 while an alias points at it); unused blobs go too."""
+    registry.delete_version(session, name, version)
+    return Response(status_code=204)
+
+
+@router.delete("/{name}", status_code=204, response_class=Response, dependencies=[ADMIN])
+def delete_model(name: str, session: Session = SessionDep) -> Response:
+    """Delete a model with all its versions and aliases; unused blobs go too."""
+    registry.delete_model(session, name)
+    return Response(status_code=204)
+
+
 @router.post(
     "/{ref}/calibrate",
+    status_code=201,
     response_model=CalibrationRead,
     dependencies=[TRAIN],
-    openapi_extra=request_body(CalibrateRequest),
+    openapi_extra=request_body(CalibrateRequest, npy=True),
 )
-def calibrate(
+async def recalibrate_version(
     ref: str,
-    body: CalibrateRequest = json_body(CalibrateRequest),
+    request: Request,
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> CalibrationRead:
-    """Recalibrate a version on normal rows, without retraining."""
-    if (body.dataset_id is None) == (body.instances is None):
-        raise BadInput(
-            errors=[{"loc": ["body"], "msg": "send exactly one of dataset_id, instances"}]
-        )
-    if body.dataset_id is not None:
-        x, _ = load_dataset_array(session, body.dataset_id)
-    else:
-        x = rows_to_array(body.instances, field="instances")
-    target = inference.calibrate(session, services.cache, ref, x)
-    detector = target.detector
+    """A new version of the model: the same weights, calibrated on new normal rows."""
+    x, source, field = await _calibration_rows(request, session)
+    done = await run_in_threadpool(
+        calibration.recalibrate, session, services.cache, ref, x, source=source, field=field
+    )
+    detector = done.detector
     return CalibrationRead(
-        model=target.model,
-        version=target.version,
+        model=done.model,
+        version=done.version.version,
+        from_version=done.from_version,
         alpha=float(detector.config_.calibration.alpha),
         threshold=registry.finite_or_none(detector.threshold()),
         n_calibration=int(detector.calibration_.n),
     )
+
+
+async def _calibration_rows(
+    request: Request, session: Session
+) -> tuple[FloatArray, dict[str, Any], str]:
+    """The normal rows: a stored dataset, JSON `instances`, or a `.npy` body."""
+    body = await request.body()
+    if is_npy(request):
+        return npy_to_array(body), {"body": "npy"}, "body"
+    document = parse_json_object(body)
+    found = validate_options(
+        CalibrateSource, {k: v for k, v in document.items() if k != "instances"}
+    )
+    if (found.dataset_id is None) == (document.get("instances") is None):
+        raise BadInput(
+            errors=[{"loc": ["body"], "msg": "send exactly one of dataset_id, instances"}]
+        )
+    if found.dataset_id is None:
+        x = rows_to_array(document["instances"], field="instances")
+        return x, {"body": "instances"}, "instances"
+    x, _ = await run_in_threadpool(load_dataset_array, session, found.dataset_id)
+    return x, {"dataset_id": found.dataset_id}, "dataset_id"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy.orm import Session
 
 from service.api.bodies import json_body, request_body
@@ -46,7 +46,7 @@ def create_run(
         request,
         queue=services.queue,
         idempotency_key=idempotency_key,
-        max_parameters=services.max_parameters,
+        limits=services.run_limits,
     )
     return read_run(run)
 
@@ -77,6 +77,13 @@ def list_epochs(run_id: PathId, session: Session = SessionDep) -> EpochPage:
     """The epochs recorded so far; grows while the run trains."""
     epochs = domain.list_epochs(session, run_id)
     return EpochPage(items=[EpochRead.model_validate(e) for e in epochs])
+
+
+@router.delete("/{run_id}", status_code=204, response_class=Response)
+def delete_run(run_id: PathId, session: Session = SessionDep) -> Response:
+    """Delete a finished run and its epochs (409 while it is queued or running)."""
+    domain.delete_run(session, run_id)
+    return Response(status_code=204)
 
 
 @router.post("/{run_id}/cancel", status_code=202, response_model=RunRead)

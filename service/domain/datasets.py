@@ -7,7 +7,7 @@ from typing import Any, BinaryIO
 from sqlalchemy.orm import Session
 
 from service.domain.arrays import FloatArray, array_from_npy_chunks, npy_pieces
-from service.domain.uploads import read_upload, table_from_json
+from service.domain.uploads import UploadOptions, read_upload, table_from_json
 from service.errors import BadRows, DatasetInUse, DatasetNotFound
 from service.store import blobs
 from service.store import datasets as store
@@ -15,10 +15,15 @@ from service.store.tables import Dataset
 
 
 def create_dataset_from_file(
-    session: Session, file: BinaryIO, *, filename: str | None, name: str | None
+    session: Session,
+    file: BinaryIO,
+    *,
+    filename: str | None,
+    name: str | None,
+    options: UploadOptions | None = None,
 ) -> Dataset:
     """Parse an uploaded file, check it, store it as a blob and record the dataset."""
-    blocks, columns = read_upload(file, filename)
+    blocks, columns = read_upload(file, filename, options)
     default = (filename or "dataset").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "dataset"
     return _save(session, blocks, columns=columns, name=name or default)
 

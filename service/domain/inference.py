@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from models import CheckpointError, Detector, InvalidInput
 from models.decision import Assessment
+from models.serialization import calibration_from_bytes
 from service.domain.arrays import FloatArray, check_width, records_to_array, rows_to_array
-from service.domain.registry import load_checkpoint, resolve_ref, save_recalibrated
+from service.domain.registry import load_calibration, load_checkpoint, resolve_ref
 from service.errors import BadRows, ServiceError, TooManyRows
 from service.store.tables import ModelVersion
 
@@ -25,12 +26,12 @@ class DetectorCache:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._items: LRUCache[int, Detector] = LRUCache(maxsize=size)
+        self._items: LRUCache[tuple[int, int | None], Detector] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def get(self, session: Session, version: ModelVersion) -> Detector:
         """The version's Detector, loaded once (a load happens outside the lock)."""
-        key = version.checkpoint_blob_id
+        key = (version.checkpoint_blob_id, version.calibration_blob_id)
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -44,8 +45,13 @@ class DetectorCache:
 
 
 def _load(session: Session, version: ModelVersion) -> Detector:
+    """The checkpoint's Detector, with the version's own calibration when it has one."""
     try:
-        return Detector.from_bytes(load_checkpoint(session, version), device="cpu")
+        detector = Detector.from_bytes(load_checkpoint(session, version), device="cpu")
+        calibration = load_calibration(session, version)
+        if calibration is None:
+            return detector
+        return detector.with_calibration(calibration_from_bytes(calibration))
     except CheckpointError as exc:
         raise ServiceError(
             f"the checkpoint of version {version.version} is unusable: {exc}"
@@ -102,7 +108,7 @@ def rows_for(target: Target, rows: Rows, *, max_rows: int) -> FloatArray:
     return check_width(x, width=len(target.columns), field=field)
 
 
-def _engine_call(function: Any, *args: Any, **kwargs: Any) -> Any:
+def engine_call(function: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return function(*args, **kwargs)
     except InvalidInput as exc:
@@ -121,12 +127,12 @@ def embed(target: Target, x: FloatArray, *, layer: int | None = None) -> FloatAr
         if layer not in indices:
             msg = f"layer: must be one of {indices}"
             raise BadRows(msg, errors=[{"loc": ["body", "layer"], "msg": msg}])
-    return np.asarray(_engine_call(target.detector.embed, x, layer=layer))
+    return np.asarray(engine_call(target.detector.embed, x, layer=layer))
 
 
 def reconstruct(target: Target, x: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Reconstructions in original units and each row's anomaly score, from one forward pass."""
-    rebuilt, scores = _engine_call(target.detector.reconstruct_and_score, x)
+    rebuilt, scores = engine_call(target.detector.reconstruct_and_score, x)
     return np.asarray(rebuilt), np.asarray(scores)
 
 
@@ -136,15 +142,5 @@ def anomalies(
     """The Detector's own decision (one forward pass): scores, p-values, flags, the rule that
     flagged, warnings, and the top-`explain` features per row."""
     k = min(explain or 0, len(target.columns))
-    found: Assessment = _engine_call(target.detector.assess, x, alpha=alpha, explain=k)
+    found: Assessment = engine_call(target.detector.assess, x, alpha=alpha, explain=k)
     return found
-
-
-def calibrate(session: Session, cache: DetectorCache, ref: str, x: FloatArray) -> Target:
-    """Recalibrate a version on normal rows without retraining; returns the new target."""
-    model, version = resolve_ref(session, ref)
-    detector = Detector.from_bytes(load_checkpoint(session, version), device="cpu")
-    x = check_width(x, width=len(version.columns), field="instances")
-    _engine_call(detector.recalibrate, x)
-    save_recalibrated(session, version, detector)
-    return Target(model.name, version.version, detector, list(version.columns))

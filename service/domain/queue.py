@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 class JobQueue(Protocol):
     """Enqueues run jobs in the caller's transaction; started and stopped by the entry point."""
 
-    def enqueue(self, session: Session, run_id: int) -> None:
-        """Make sure a worker will pick up the run once the transaction commits."""
+    def enqueue(self, session: Session, run_id: int, *, needs_cuda: bool = False) -> None:
+        """Make sure a worker (one with CUDA, if the run needs it) will pick up the run once
+        the transaction commits."""
 
     def start(self) -> None:
         """Begin executing jobs (and reconcile what a previous process left behind)."""
@@ -28,7 +29,7 @@ class JobQueue(Protocol):
 class NoQueue:
     """Queues nothing: runs stay queued until a worker elsewhere claims them."""
 
-    def enqueue(self, session: Session, run_id: int) -> None:
+    def enqueue(self, session: Session, run_id: int, *, needs_cuda: bool = False) -> None:
         """The queued run row is the job; nothing else to write."""
 
     def start(self) -> None:

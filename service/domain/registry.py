@@ -1,4 +1,8 @@
-"""Use cases for the registry: register versions, resolve `{ref}`, aliases, layers, calibrate."""
+"""Use cases for the registry: register versions, resolve `{ref}`, aliases, delete.
+
+Versions are immutable: training registers one, a recalibration registers another that shares
+its weights (service/domain/calibration.py); nothing rewrites a version in place.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import Detector, LayerInfo
-from service.errors import ModelNotFound
+from service.errors import ModelNotFound, VersionInUse
 from service.store import blobs
 from service.store import registry as store
 from service.store.tables import Model, ModelVersion
@@ -23,7 +27,7 @@ class ModelSummary:
     """A model's name, newest version and aliases."""
 
     name: str
-    latest_version: int
+    latest_version: int | None  # the newest version that exists (None: all were deleted)
     aliases: dict[str, int]
 
 
@@ -63,10 +67,11 @@ def register_version(
         session,
         model,
         run_id=run_id,
-        checkpoint=blob,
+        checkpoint_blob_id=blob.id,
         columns=list(detector.columns_),
         code_size=int(detector.config_.architecture.code_size or 0),
         metrics=detector_metrics(detector),
+        calibration_source={"split": "training", "rows": detector.calibration_.n},
     )
 
 
@@ -78,12 +83,14 @@ def get_model(session: Session, name: str) -> Model:
     return model
 
 
+def _summary(session: Session, model: Model) -> ModelSummary:
+    newest = store.newest_version(session, model.id)
+    return ModelSummary(model.name, newest, store.aliases_of(session, model.id))
+
+
 def list_models(session: Session) -> list[ModelSummary]:
-    """Every model with its latest version and aliases."""
-    return [
-        ModelSummary(m.name, m.latest_version, store.aliases_of(session, m.id))
-        for m in store.list_models(session)
-    ]
+    """Every model with its newest version and aliases."""
+    return [_summary(session, m) for m in store.list_models(session)]
 
 
 def describe_model(session: Session, name: str) -> ModelDetail:
@@ -107,7 +114,8 @@ def resolve_ref(session: Session, ref: str) -> tuple[Model, ModelVersion]:
     elif selector:
         number = _alias_version(session, model, selector)
     else:
-        number = store.aliases_of(session, model.id).get(DEFAULT_ALIAS, model.latest_version)
+        default = store.aliases_of(session, model.id).get(DEFAULT_ALIAS)
+        number = default if default is not None else store.newest_version(session, model.id) or 0
     version = store.get_version(session, model.id, number)
     if version is None:
         raise ModelNotFound(f"model {name!r} has no version {number}")
@@ -127,7 +135,7 @@ def set_alias(session: Session, name: str, *, alias: str, version: int) -> Model
     if store.get_version(session, model.id, version) is None:
         raise ModelNotFound(f"model {name!r} has no version {version}")
     store.set_alias(session, model.id, alias=alias, version=version)
-    return ModelSummary(model.name, model.latest_version, store.aliases_of(session, model.id))
+    return _summary(session, model)
 
 
 def delete_alias(session: Session, name: str, alias: str) -> None:
@@ -137,23 +145,55 @@ def delete_alias(session: Session, name: str, alias: str) -> None:
         raise ModelNotFound(f"model {name!r} has no alias {alias!r}")
 
 
+def get_version(session: Session, name: str, number: int) -> tuple[Model, ModelVersion]:
+    """One version of a model, or ModelNotFound."""
+    model = get_model(session, name)
+    version = store.get_version(session, model.id, number)
+    if version is None:
+        raise ModelNotFound(f"model {name!r} has no version {number}")
+    return model, version
+
+
+def delete_version(session: Session, name: str, number: int) -> None:
+    """Delete a version no alias points at, and the blobs nothing else uses any more."""
+    model, version = get_version(session, name, number)
+    pointing = sorted(a for a, v in store.aliases_of(session, model.id).items() if v == number)
+    if pointing:
+        raise VersionInUse(
+            f"version {number} of {name!r} is the target of alias {pointing[0]!r}: move or "
+            "delete the alias first"
+        )
+    kept = (version.checkpoint_blob_id, version.calibration_blob_id)
+    store.delete_version(session, version)
+    for blob_id in kept:
+        blobs.delete_blob_if_unused(session, blob_id)
+
+
+def delete_model(session: Session, name: str) -> None:
+    """Delete a model with every version and alias, and the blobs nothing else uses any more."""
+    model = get_model(session, name)
+    kept = {
+        blob_id
+        for version in store.list_versions(session, model.id)
+        for blob_id in (version.checkpoint_blob_id, version.calibration_blob_id)
+    }
+    store.delete_model(session, model)
+    for blob_id in kept:
+        blobs.delete_blob_if_unused(session, blob_id)
+
+
 def load_checkpoint(session: Session, version: ModelVersion) -> bytes:
-    """The version's checkpoint bytes."""
+    """The version's checkpoint bytes (its weights, and the training-time calibration)."""
     return blobs.read_blob(session, version.checkpoint_blob_id)
+
+
+def load_calibration(session: Session, version: ModelVersion) -> bytes | None:
+    """The version's own calibration when it was recalibrated, else None."""
+    if version.calibration_blob_id is None:
+        return None
+    return blobs.read_blob(session, version.calibration_blob_id)
 
 
 def layers_of(detector: Detector) -> list[LayerInfo]:
     """The hidden layers a client may ask embeddings from."""
     return list(detector.layers())
-
-
-def save_recalibrated(session: Session, version: ModelVersion, detector: Detector) -> None:
-    """Store a recalibrated checkpoint in place of the version's current one."""
-    blob = blobs.write_blob(session, [detector.to_bytes()])
-    old = version.checkpoint_blob_id
-    store.replace_checkpoint(session, version, blob_id=blob.id)
-    metrics: dict[str, Any] = dict(version.metrics or {})
-    metrics["threshold"] = finite_or_none(detector.threshold())
-    version.metrics = metrics
-    if old != blob.id:
-        blobs.delete_blob_if_unused(session, old)

@@ -12,9 +12,27 @@ from sqlalchemy.orm import Session
 from models import DetectorConfig
 from service.domain.datasets import get_dataset
 from service.domain.queue import JobQueue
-from service.errors import BadConfig, IdempotencyConflict, RunFinished, RunNotFound
+from service.errors import BadConfig, IdempotencyConflict, RunFinished, RunNotFinished, RunNotFound
+from service.store import registry as registry_store
 from service.store import runs as store
 from service.store.tables import FINISHED, Run, RunEpoch, RunStatus
+
+
+@dataclass(frozen=True)
+class TrainingHost:
+    """What the machine that will train has, when the server trains on its own machine."""
+
+    cuda: bool
+    gpus: int
+    cores: int
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """What this server accepts: the largest model, and (embedded mode) its own machine."""
+
+    max_parameters: int
+    host: TrainingHost | None = None  # None: workers elsewhere, each checks for itself
 
 
 @dataclass(frozen=True)
@@ -27,18 +45,39 @@ class RunRequest:
 
 
 def resolve_config(
-    partial: dict[str, Any], *, n_features: int, n_rows: int, max_parameters: int
+    partial: dict[str, Any], *, n_features: int, n_rows: int, limits: RunLimits
 ) -> dict[str, Any]:
-    """The full config: the engine's defaults filled in and layer sizes derived for the data."""
+    """The full config: the engine's defaults filled in and layer sizes derived for the data;
+    refused (naming the field) when it cannot train here or would be no bottleneck."""
     try:
         config = DetectorConfig.from_dict(partial)
+        config.architecture.check_bottleneck(n_features)
     except (ValueError, TypeError) as exc:
-        message = str(exc)
-        field = message.split(":", 1)[0] if ":" in message else ""
-        loc: list[str | int] = ["body", *[p for p in field.split(".") if p]]
-        raise BadConfig(message, errors=[{"loc": loc, "msg": message}]) from exc
-    _check_size(config, n_features, max_parameters)
+        raise _bad_config(str(exc)) from exc
+    _check_size(config, n_features, limits.max_parameters)
+    if limits.host is not None:
+        _check_host(config, limits.host)
     return config.resolved(n_features, n_rows).to_dict()
+
+
+def _bad_config(message: str) -> BadConfig:
+    field = message.split(":", 1)[0] if ":" in message else ""
+    loc: list[str | int] = ["body", *[p for p in field.split(".") if p]]
+    return BadConfig(message, errors=[{"loc": loc, "msg": message}])
+
+
+def _check_host(config: DetectorConfig, host: TrainingHost) -> None:
+    """Refuse at submit what this server's own training processes cannot do."""
+    training = config.training
+    if training.device == "cuda" and not host.cuda:
+        raise _bad_config("training.device: cuda was asked for; this server has no CUDA device")
+    on_gpus = training.device == "cuda" or (training.device == "auto" and host.cuda)
+    capacity, unit = (host.gpus, "GPU") if on_gpus else (host.cores, "CPU core")
+    if training.devices > capacity:
+        raise _bad_config(
+            f"training.devices: {training.devices} processes were asked for; this server trains "
+            f"on {capacity} {unit}{'s' if capacity != 1 else ''}"
+        )
 
 
 def _check_size(config: DetectorConfig, n_features: int, max_parameters: int) -> None:
@@ -59,7 +98,7 @@ def create_run(
     *,
     queue: JobQueue,
     idempotency_key: str | None,
-    max_parameters: int,
+    limits: RunLimits,
 ) -> Run:
     """Validate, write a queued run and enqueue its job in the same transaction."""
     fingerprint = _fingerprint(request)
@@ -72,7 +111,7 @@ def create_run(
         request.config,
         n_features=dataset.n_features,
         n_rows=dataset.n_rows,
-        max_parameters=max_parameters,
+        limits=limits,
     )
     run = store.add_run(
         session,
@@ -89,7 +128,7 @@ def create_run(
         if earlier is None:
             raise IdempotencyConflict(f"Idempotency-Key {idempotency_key!r} is being used")
         return earlier
-    queue.enqueue(session, run.id)
+    queue.enqueue(session, run.id, needs_cuda=config["training"]["device"] == "cuda")
     return run
 
 
@@ -144,6 +183,15 @@ def cancel_run(session: Session, run_id: int) -> Run:
     store.cancel_if_queued(session, run_id)
     session.refresh(run)
     return run
+
+
+def delete_run(session: Session, run_id: int) -> None:
+    """Delete a finished run and its epochs; versions it registered stay, without their run."""
+    run = get_run(session, run_id)
+    if run.status not in FINISHED:
+        raise RunNotFinished(f"run {run_id} is {run.status}: cancel it first")
+    registry_store.forget_run(session, run_id)
+    store.delete_run(session, run)
 
 
 def run_stats(session: Session) -> dict[str, Any]:

@@ -91,8 +91,9 @@ class EmbeddedQueue:
         self._thread: threading.Thread | None = None
         self._context = _warm_context()
 
-    def enqueue(self, session: Session, run_id: int) -> None:
-        """The queued run row is the job; wake the loop once the transaction commits."""
+    def enqueue(self, session: Session, run_id: int, *, needs_cuda: bool = False) -> None:
+        """The queued run row is the job (its device was checked at submit); wake the loop once
+        the transaction commits."""
         event.listen(session, "after_commit", lambda _s: self._wake.set(), once=True)
 
     def start(self) -> None:

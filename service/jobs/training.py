@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from models import Detector, DetectorConfig, EpochCallback
+from models import Detector, DetectorConfig, EpochCallback, InvalidInput
 from service.domain.training import EpochObserver, Outcome, UnitOfWork, train_run
 from service.jobs.distributed import fit_with_torchrun
 
@@ -21,10 +22,28 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def check_capacity(config: DetectorConfig) -> None:
+    """InvalidInput, naming the field, when this machine cannot train the config: the run then
+    fails at once with that message instead of an AssertionError deep in torch."""
+    training = config.training
+    cuda = torch.cuda.is_available()
+    if training.device == "cuda" and not cuda:
+        raise InvalidInput("training.device: cuda was asked for; this worker has no CUDA device")
+    on_gpus = training.device == "cuda" or (training.device == "auto" and cuda)
+    capacity = torch.cuda.device_count() if on_gpus else os.cpu_count() or 1
+    if training.devices > capacity:
+        unit = "GPUs" if on_gpus else "CPU cores"
+        raise InvalidInput(
+            f"training.devices: {training.devices} processes were asked for; this worker has "
+            f"{capacity} {unit}"
+        )
+
+
 def fit_detector(
     config: DetectorConfig, x: np.ndarray, columns: list[str], callback: EpochCallback
 ) -> Detector:
     """The training job's fit: in this process, or under torchrun when `training.devices` > 1."""
+    check_capacity(config)
     if config.training.devices <= 1:
         return Detector(config).fit(x, columns=columns, callback=callback)
     with tempfile.TemporaryDirectory(prefix="hourglass-ddp-") as workdir:

@@ -30,7 +30,13 @@ from service.jobs.spec import TrainerSpec
 from service.jobs.training import train_here, worker_name
 from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
-from service.store.jobs import TRAINING_QUEUE, TRAINING_TASK, defer_training_job, libpq_conninfo
+from service.store.jobs import (
+    CUDA_QUEUE,
+    TRAINING_QUEUE,
+    TRAINING_TASK,
+    defer_training_job,
+    libpq_conninfo,
+)
 
 logger = logging.getLogger(__name__)
 WATCH_SECONDS = 0.5
@@ -58,9 +64,10 @@ class ProcrastinateQueue:
         self._watchdog: threading.Thread | None = None
         self.restarts = 0
 
-    def enqueue(self, session: Session, run_id: int) -> None:
-        """Insert the job through procrastinate's SQL function, in the caller's transaction."""
-        defer_training_job(session, run_id)
+    def enqueue(self, session: Session, run_id: int, *, needs_cuda: bool = False) -> None:
+        """Insert the job through procrastinate's SQL function, in the caller's transaction;
+        a run that needs CUDA goes to the queue only workers with CUDA take."""
+        defer_training_job(session, run_id, queue=CUDA_QUEUE if needs_cuda else TRAINING_QUEUE)
 
     def start(self) -> None:
         """Start the server's own worker processes, if any, and the thread that watches them."""
@@ -127,14 +134,21 @@ def build_app(spec: TrainerSpec, unit: UnitOfWork) -> procrastinate.App:
     return app
 
 
+def worker_queues() -> list[str]:
+    """Every worker takes the training queue; a worker with CUDA takes the CUDA queue too."""
+    return [TRAINING_QUEUE, CUDA_QUEUE] if torch.cuda.is_available() else [TRAINING_QUEUE]
+
+
 async def recover_stalled_jobs(app: procrastinate.App, unit: UnitOfWork, spec: TrainerSpec) -> int:
     """Retry (or fail) the runs of jobs whose worker stopped sending heartbeats."""
     manager = app.job_manager
-    stalled = list(
-        await manager.get_stalled_jobs(
-            queue=TRAINING_QUEUE, seconds_since_heartbeat=spec.stalled_seconds
+    stalled = [
+        job
+        for queue in (TRAINING_QUEUE, CUDA_QUEUE)
+        for job in await manager.get_stalled_jobs(
+            queue=queue, seconds_since_heartbeat=spec.stalled_seconds
         )
-    )
+    ]
     for job in stalled:
         await _recover(manager, job, unit, spec.max_attempts)
     return len(stalled)
@@ -171,7 +185,7 @@ async def run_worker(spec: TrainerSpec) -> None:
         recovery = asyncio.create_task(_recovery_loop(app, unit, spec))
         try:
             await app.run_worker_async(
-                queues=[TRAINING_QUEUE],
+                queues=worker_queues(),
                 concurrency=spec.concurrency,
                 name=worker_name(),
                 update_heartbeat_interval=spec.heartbeat_seconds,

@@ -66,18 +66,17 @@ def read_blob(session: Session, blob_id: int) -> bytes:
     return b"".join(iter_blob(session, blob_id))
 
 
-def delete_blob_if_unused(session: Session, blob_id: int) -> None:
-    """Drop a blob that no dataset or version references any more."""
-    users = session.scalar(
-        select(func.count()).select_from(Dataset).where(Dataset.blob_id == blob_id)
-    )
-    users = (users or 0) + (
-        session.scalar(
-            select(func.count())
-            .select_from(ModelVersion)
-            .where(ModelVersion.checkpoint_blob_id == blob_id)
-        )
-        or 0
+def delete_blob_if_unused(session: Session, blob_id: int | None) -> None:
+    """Drop a blob that no dataset or version references any more (blobs are shared by content)."""
+    if blob_id is None:
+        return
+    references = [
+        Dataset.blob_id == blob_id,
+        ModelVersion.checkpoint_blob_id == blob_id,
+        ModelVersion.calibration_blob_id == blob_id,
+    ]
+    users = sum(
+        session.scalar(select(func.count()).where(condition)) or 0 for condition in references
     )
     if users == 0:
         session.execute(delete(BlobChunk).where(BlobChunk.blob_id == blob_id))

@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 TRAINING_QUEUE = "training"
+CUDA_QUEUE = "training-cuda"  # runs that ask for training.device "cuda": CUDA workers only
 TRAINING_TASK = "hourglass.train_run"
 
 _DEFER = text(
@@ -22,12 +23,12 @@ def run_lock(run_id: int) -> str:
     return f"run-{run_id}"
 
 
-def defer_training_job(session: Session, run_id: int) -> None:
+def defer_training_job(session: Session, run_id: int, *, queue: str = TRAINING_QUEUE) -> None:
     """Insert the run's training job through procrastinate's own SQL function."""
     session.execute(
         _DEFER,
         {
-            "queue": TRAINING_QUEUE,
+            "queue": queue,
             "task": TRAINING_TASK,
             "lock": run_lock(run_id),
             "queueing_lock": run_lock(run_id),

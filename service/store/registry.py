@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.store.db import insert
-from service.store.tables import Blob, Model, ModelAlias, ModelVersion, utcnow
+from service.store.tables import Model, ModelAlias, ModelVersion, utcnow
 
 
 def get_model(session: Session, name: str) -> Model | None:
@@ -36,17 +36,48 @@ def add_version(
     model: Model,
     *,
     run_id: int | None,
-    checkpoint: Blob,
+    checkpoint_blob_id: int,
     columns: list[str],
     code_size: int,
     metrics: dict[str, Any],
+    calibration_blob_id: int | None = None,
+    calibration_source: dict[str, Any] | None = None,
 ) -> ModelVersion:
-    """Register the next version of `model`, whose checkpoint is stored in `checkpoint`."""
+    """Register the next version of `model` (numbers are never reused, even after a delete)."""
     model.latest_version += 1
     version = ModelVersion(model_id=model.id, version=model.latest_version, run_id=run_id)
-    version.checkpoint_blob_id, version.n_features = checkpoint.id, len(columns)
+    version.checkpoint_blob_id, version.n_features = checkpoint_blob_id, len(columns)
     version.columns, version.code_size, version.metrics = columns, code_size, metrics
+    version.calibration_blob_id, version.calibration_source = (
+        calibration_blob_id,
+        calibration_source,
+    )
     return insert(session, version)
+
+
+def newest_version(session: Session, model_id: int) -> int | None:
+    """The highest version number that still exists."""
+    query = select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model_id)
+    return session.scalar(query)
+
+
+def delete_version(session: Session, version: ModelVersion) -> None:
+    """Delete one version row (its blobs are dropped separately when unused)."""
+    session.delete(version)
+    session.flush()
+
+
+def delete_model(session: Session, model: Model) -> None:
+    """Delete a model; its versions and aliases go with it (ON DELETE CASCADE, and here)."""
+    session.execute(delete(ModelAlias).where(ModelAlias.model_id == model.id))
+    session.execute(delete(ModelVersion).where(ModelVersion.model_id == model.id))
+    session.delete(model)
+    session.flush()
+
+
+def forget_run(session: Session, run_id: int) -> None:
+    """Versions a deleted run registered keep existing, without their run."""
+    session.execute(update(ModelVersion).where(ModelVersion.run_id == run_id).values(run_id=None))
 
 
 def get_version(session: Session, model_id: int, number: int) -> ModelVersion | None:
@@ -89,9 +120,3 @@ def delete_alias(session: Session, model_id: int, alias: str) -> bool:
         delete(ModelAlias).where(ModelAlias.model_id == model_id, ModelAlias.alias == alias)
     )
     return True
-
-
-def replace_checkpoint(session: Session, version: ModelVersion, *, blob_id: int) -> None:
-    """Point a version at a new checkpoint (after recalibration)."""
-    version.checkpoint_blob_id = blob_id
-    session.flush()

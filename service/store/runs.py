@@ -171,7 +171,7 @@ def add_idempotency_key(session: Session, *, key: str, request_sha256: str, run_
 
 
 def delete_run(session: Session, run: Run) -> None:
-    """Delete a run that was never enqueued (lost an Idempotency-Key race)."""
+    """Delete a run; its epochs and idempotency keys go with it (ON DELETE CASCADE)."""
     session.delete(run)
     session.flush()
 

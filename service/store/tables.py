@@ -147,6 +147,9 @@ class ModelVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
     checkpoint_blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), index=True)
+    # A recalibrated version shares the weights (checkpoint) and has a calibration of its own.
+    calibration_blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"), index=True)
+    calibration_source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     n_features: Mapped[int] = mapped_column(Integer)
     columns: Mapped[list[str]] = mapped_column(JSON)
     code_size: Mapped[int] = mapped_column(Integer)

@@ -24,7 +24,7 @@ from tests.service.conftest import (
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     url = migrate(f"sqlite:///{tmp_path_factory.mktemp('errors') / 'h.db'}")
     with live_client(url, max_body_mb=20) as live:
-        dataset = upload_rows(live, normal_rows(100, 3))
+        dataset = upload_rows(live, normal_rows(100, 4))
         assert wait_for_run(live, start_run(live, dataset["id"], "cardio")["id"])["status"] == (
             "succeeded"
         )

@@ -26,7 +26,7 @@ from tests.service.conftest import (
 def test_finding_6_a_hundred_thousand_layers_are_refused_up_front(tmp_path: Path) -> None:
     url = migrate(f"sqlite:///{tmp_path / 'h.db'}")
     with live_client(url, embedded_workers=0) as client:
-        dataset = upload_rows(client, normal_rows(50, 3))
+        dataset = upload_rows(client, normal_rows(50, 4))
         body = {
             "dataset_id": dataset["id"],
             "model_name": "deep",
@@ -56,6 +56,6 @@ def test_finding_6_a_cancel_stuck_in_a_long_epoch_is_forced(tmp_path: Path) -> N
         ended = wait_for_run(client, run["id"], timeout=30)
         assert ended["status"] == "cancelled" and ended["progress"]["epoch"] == 0
         assert time.monotonic() - asked < 10
-        small = upload_rows(client, normal_rows(60, 3))
+        small = upload_rows(client, normal_rows(60, 4))
         after = wait_for_run(client, start_run(client, small["id"], "next", **TINY)["id"])
         assert after["status"] == "succeeded"  # the worker is free again

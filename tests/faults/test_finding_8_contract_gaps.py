@@ -25,7 +25,7 @@ from tests.service.conftest import (
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     url = migrate(f"sqlite:///{tmp_path_factory.mktemp('gaps') / 'h.db'}")
     with live_client(url, max_body_mb=40) as live:
-        dataset = upload_rows(live, normal_rows(100, 3))
+        dataset = upload_rows(live, normal_rows(100, 4))
         run = wait_for_run(live, start_run(live, dataset["id"], "m")["id"])
         assert run["status"] == "succeeded"
         yield live
@@ -33,7 +33,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize("field", ["instances", "rows"])
 def test_finding_8_booleans_are_not_numbers(client: TestClient, field: str) -> None:
-    rows = [[1.0, 2.0, 3.0], [4.0, True, 6.0]]
+    rows = [[1.0, 2.0, 3.0, 4.0], [4.0, True, 6.0, 7.0]]
     if field == "rows":
         response = client.post("/v1/datasets", json={"rows": rows})
     else:
@@ -55,9 +55,9 @@ def test_finding_8_a_large_bad_request_gets_a_small_answer(client: TestClient) -
 
 
 def test_finding_8_a_wrong_width_names_a_row(client: TestClient) -> None:
-    problem = is_problem(client.post("/v1/models/m/embed", json={"instances": [[1.0] * 4]}), 422)
+    problem = is_problem(client.post("/v1/models/m/embed", json={"instances": [[1.0] * 5]}), 422)
     assert problem["errors"][0]["loc"] == ["body", "instances", 0]
-    assert "row 0" in problem["detail"] and "expects 3" in problem["detail"]
+    assert "row 0" in problem["detail"] and "expects 4" in problem["detail"]
 
 
 def test_finding_8_a_csv_header_over_4_mb_is_read(client: TestClient) -> None:

@@ -17,7 +17,7 @@ from tests.faults.conftest import FINISHED, TINY, Server, rows, server_env, serv
 CLIENTS = 8
 REQUESTS = 320  # per measurement: bounded in count and time
 BUSY = {
-    "architecture": {"hidden_layers": [64, 32], "code_size": 8, "dropout": 0.0},
+    "architecture": {"hidden_layers": [64, 32], "code_size": 4, "dropout": 0.0},
     "training": {"epochs": 1000, "batch_size": 16, "early_stopping_patience": 0},
 }
 

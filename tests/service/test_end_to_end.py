@@ -89,7 +89,11 @@ def test_cardio_end_to_end(client: TestClient) -> None:
     calibrated = client.post(
         "/v1/models/cardio/calibrate", json={"instances": x[y == 0][:400].tolist()}
     )
-    assert calibrated.status_code == 200 and calibrated.json()["n_calibration"] == 400
+    assert calibrated.status_code == 201 and calibrated.json()["n_calibration"] == 400
+    assert calibrated.json()["version"] == 2  # a new version; production still points at 1
+    assert (
+        client.post("/v1/models/cardio/embed", json={"instances": rows[:1]}).json()["version"] == 1
+    )
 
     long = {"training": {"epochs": 5000, "batch_size": 8, "early_stopping_patience": 0}}
     other = client.post(
@@ -105,5 +109,5 @@ def test_cardio_end_to_end(client: TestClient) -> None:
     assert client.post(f"/v1/runs/{other_id}/cancel").status_code == 202
     cancelled = wait_for_run(client, other_id)
     assert cancelled["status"] == "cancelled" and cancelled["model_version"] is None
-    assert client.get("/v1/models/cardio").json()["versions"][-1]["version"] == 1
+    assert client.get("/v1/models/cardio").json()["versions"][-1]["version"] == 2  # none added
     is_problem(client.post(f"/v1/runs/{other_id}/cancel"), 409)

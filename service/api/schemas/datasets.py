@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,20 @@ class DatasetCreate(DatasetMeta):
     )
     rows: list[Annotated[list[float], Field(min_length=1)]] = Field(
         min_length=2, description="At least 2 equally long rows of finite numbers."
+    )
+
+
+class UploadQuery(Strict):
+    """How to read an uploaded file: query parameters, or form fields beside `file`."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    header: Literal["auto", "true", "false"] = Field(
+        default="auto",
+        description="CSV: does the first row name the columns? auto: yes unless every cell of "
+        "it is a number (then the columns are f0…fn).",
+    )
+    delimiter: Literal[",", ";", "\t"] | None = Field(
+        default=None, description="CSV: the separator. Default: sniffed among , ; and tab."
     )
 
 

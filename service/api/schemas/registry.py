@@ -7,13 +7,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from service.api.schemas.common import MAX_ID, Id, Timestamp
+from service.api.schemas.common import MAX_ID, Id, Strict, Timestamp
 from service.api.schemas.inference import Rows
 
 
 class ModelSummaryRead(BaseModel):
     name: str
-    latest_version: int
+    latest_version: int | None = Field(description="The newest version (null: all deleted).")
     aliases: dict[str, int]
 
 
@@ -30,6 +30,10 @@ class VersionRead(BaseModel):
     columns: list[str]
     code_size: int
     metrics: dict[str, Any]
+    calibration_source: dict[str, Any] | None = Field(
+        description="What the version's calibration was made from: the training split, or for "
+        "a recalibrated version the dataset or rows and the version it came from."
+    )
 
 
 class ModelRead(BaseModel):
@@ -38,8 +42,8 @@ class ModelRead(BaseModel):
     versions: list[VersionRead]
 
 
-class AliasUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AliasUpdate(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 3}]})
     version: int = Field(ge=1, le=MAX_ID)
 
 
@@ -50,20 +54,29 @@ class LayerRead(BaseModel):
     activation: str | None
 
 
-class CalibrateRequest(BaseModel):
+class CalibrateSource(Strict):
+    """Which stored dataset holds the normal rows (when they are not sent as `instances`)."""
+
+    dataset_id: Id | SkipJsonSchema[None] = None
+
+
+class CalibrateRequest(CalibrateSource):
     """Normal rows to recalibrate on: a stored dataset, or rows in the model's column order."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"oneOf": [{"required": ["dataset_id"]}, {"required": ["instances"]}]},
+        json_schema_extra={
+            "oneOf": [{"required": ["dataset_id"]}, {"required": ["instances"]}],
+            "examples": [{"dataset_id": 2}, {"instances": [[0.5, 1.2, -0.3], [0.4, 1.0, -0.1]]}],
+        },
     )
-    dataset_id: Id | SkipJsonSchema[None] = None
     instances: Rows | SkipJsonSchema[None] = None
 
 
 class CalibrationRead(BaseModel):
     model: str
-    version: int
+    version: int = Field(description="The new version the recalibration registered.")
+    from_version: int = Field(description="The version whose weights it shares.")
     alpha: float
     threshold: float | None
     n_calibration: int

@@ -129,3 +129,42 @@ def test_json_body_fields_are_checked(client: TestClient) -> None:
 def test_unknown_dataset_is_404(client: TestClient) -> None:
     body = is_problem(client.get("/v1/datasets/999999"), 404)
     assert body["title"] == "DatasetNotFound"
+
+
+def test_csv_options_come_as_form_fields_or_query_parameters(client: TestClient) -> None:
+    headerless = b"1;2;3\n4;5;6\n7;8;9\n"
+    form = client.post(
+        "/v1/datasets", files={"file": ("s.csv", headerless)}, data={"header": "false"}
+    )
+    assert form.status_code == 201, form.text
+    assert form.json()["columns"] == ["f0", "f1", "f2"] and form.json()["n_rows"] == 3
+    named = client.post(
+        "/v1/datasets?header=true&delimiter=%3B", files={"file": ("s.csv", headerless)}
+    )
+    assert named.json()["columns"] == ["1", "2", "3"] and named.json()["n_rows"] == 2
+    bad = client.post("/v1/datasets?delimiter=x", files={"file": ("s.csv", headerless)})
+    assert is_problem(bad, 422)["errors"][0]["loc"][:2] == ["query", "delimiter"]
+
+
+def test_raw_file_bodies_are_read_and_other_types_are_415(client: TestClient) -> None:
+    csv_body = client.post(
+        "/v1/datasets?name=raw", content=b"a,b\n1,2\n3,4\n", headers={"content-type": "text/csv"}
+    )
+    assert csv_body.status_code == 201 and csv_body.json()["name"] == "raw"
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((3, 2)))
+    npy_body = client.post(
+        "/v1/datasets", content=buffer.getvalue(), headers={"content-type": "application/x-npy"}
+    )
+    assert npy_body.status_code == 201 and npy_body.json()["n_rows"] == 3
+    other = client.post(
+        "/v1/datasets", content=b"a,b\n1,2\n", headers={"content-type": "application/xml"}
+    )
+    problem = is_problem(other, 415)
+    assert "text/csv" in problem["detail"] and "multipart/form-data" in problem["detail"]
+
+
+def test_a_form_without_a_file_part_names_it(client: TestClient) -> None:
+    multipart = {"name": (None, "nofile"), "data": ("d.csv", b"a\n1\n2\n")}  # no `file` part
+    problem = is_problem(client.post("/v1/datasets", files=multipart), 422)
+    assert problem["errors"][0]["loc"] == ["body", "file"]

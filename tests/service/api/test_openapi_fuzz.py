@@ -40,7 +40,7 @@ def fuzzed(
     headers = {"Authorization": f"Bearer {TOKEN.split(':', 1)[1]}"} if keyed else {}
     with live_client(url, api_keys=TOKEN if keyed else "") as client:
         client.headers.update(headers)
-        dataset = upload_rows(client, normal_rows(80, 3))
+        dataset = upload_rows(client, normal_rows(80, 4))
         run = wait_for_run(client, start_run(client, dataset["id"], "tiny")["id"])
         assert run["status"] == "succeeded"
         yield client, headers

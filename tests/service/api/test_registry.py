@@ -23,8 +23,8 @@ def test_successful_run_registers_a_version(client: TestClient, trained: dict[st
     }
     epochs = client.get(f"/v1/runs/{trained['id']}/epochs").json()["items"]
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
-    listing = client.get("/v1/models").json()["items"]
-    assert {"name": "tiny", "latest_version": 1, "aliases": {}} in listing
+    listing = {m["name"]: m for m in client.get("/v1/models").json()["items"]}
+    assert listing["tiny"]["latest_version"] >= 1  # recalibrations (other tests) add versions
     detail = client.get("/v1/models/tiny").json()
     version = detail["versions"][0]
     assert version["run_id"] == trained["id"] and version["n_features"] == 6
@@ -51,16 +51,45 @@ def test_aliases_move_and_resolve(client: TestClient, trained: dict[str, Any]) -
     is_problem(client.post("/v1/models/tiny@staging/embed", json={"instances": [[1.0] * 6]}), 404)
 
 
-def test_calibrate_changes_the_threshold_without_new_version(
+def test_recalibration_registers_a_new_version_and_changes_nothing_else(
     client: TestClient, trained: dict[str, Any]
 ) -> None:
+    row = {"instances": normal_rows(3, seed=9).tolist(), "alpha": 0.2}
+    before = client.post("/v1/models/tiny@1/anomalies", json=row).json()
     shifted = (normal_rows(200, seed=3) * 3.0).tolist()
-    answer = client.post("/v1/models/tiny/calibrate", json={"instances": shifted})
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["n_calibration"] == 200 and answer.json()["version"] == 1
+    answer = client.post("/v1/models/tiny@1/calibrate", json={"instances": shifted})
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    assert made["n_calibration"] == 200 and made["from_version"] == 1 and made["version"] > 1
+    versions = {v["version"]: v for v in client.get("/v1/models/tiny").json()["versions"]}
+    assert versions[made["version"]]["calibration_source"] == {
+        "body": "instances",
+        "rows": 200,
+        "from_version": 1,
+    }
+    assert versions[1]["calibration_source"]["split"] == "training"
+    assert client.post("/v1/models/tiny@1/anomalies", json=row).json() == before  # immutable
+    again = client.post(f"/v1/models/tiny@{made['version']}/anomalies", json=row).json()
+    assert again["scores"] == before["scores"] and again["p_values"] != before["p_values"]
     by_dataset = client.post(
-        "/v1/models/tiny/calibrate", json={"dataset_id": trained["dataset"]["id"]}
+        "/v1/models/tiny@1/calibrate", json={"dataset_id": trained["dataset"]["id"]}
     )
-    assert by_dataset.status_code == 200
-    assert client.get("/v1/models/tiny").json()["versions"][-1]["version"] == 1
+    assert by_dataset.status_code == 201
+    assert by_dataset.json()["version"] == made["version"] + 1
     is_problem(client.post("/v1/models/tiny/calibrate", json={}), 422)
+
+
+def test_recalibration_with_too_few_rows_names_the_minimum(
+    client: TestClient, trained: dict[str, Any]
+) -> None:
+    # The tiny run's alpha is 0.05: p-values reach it from 19 calibration rows on.
+    few = client.post("/v1/models/tiny@1/calibrate", json={"instances": normal_rows(18).tolist()})
+    problem = is_problem(few, 422)
+    assert "at least 19" in problem["detail"] and problem["errors"][0]["loc"] == [
+        "body",
+        "instances",
+    ]
+    enough = client.post(
+        "/v1/models/tiny@1/calibrate", json={"instances": normal_rows(19).tolist()}
+    )
+    assert enough.status_code == 201

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from models import DetectorConfig
-from tests.service.conftest import is_problem, live_client, normal_rows, upload_rows
+from tests.service.conftest import is_problem, live_client, migrate, normal_rows, upload_rows
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +132,45 @@ def test_dataset_used_by_a_run_cannot_be_deleted(idle: TestClient) -> None:
     assert run.status_code == 202, run.text
     is_problem(idle.delete(f"/v1/datasets/{used['id']}"), 409)
     assert idle.get(f"/v1/datasets/{used['id']}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"architecture": {"code_size": 4}}, "code_size"),  # 4 columns: no bottleneck
+        ({"architecture": {"code_size": 9, "hidden_layers": [16]}}, "code_size"),
+        ({"training": {"batch_size": 1}}, "batch_size"),
+    ],
+)
+def test_configs_that_cannot_work_are_refused_at_submit(
+    idle: TestClient, dataset: dict[str, Any], config: dict[str, Any], field: str
+) -> None:
+    body = {"dataset_id": dataset["id"], "model_name": "futile", **config}
+    problem = is_problem(idle.post("/v1/runs", json=body), 422)
+    assert problem["errors"][0]["loc"][-1] == field
+
+
+def test_a_regularised_wide_code_is_allowed(idle: TestClient, dataset: dict[str, Any]) -> None:
+    wide = {"architecture": {"code_size": 6, "variant": "denoising"}}
+    body = {"dataset_id": dataset["id"], "model_name": "wide", **wide}
+    assert idle.post("/v1/runs", json=body).status_code == 202
+
+
+def test_an_embedded_server_refuses_what_its_machine_cannot_train(tmp_path: Path) -> None:
+    # Only a server that trains every run itself (SQLite) knows the machine that will train.
+    import os
+
+    import torch
+
+    url = migrate(f"sqlite:///{tmp_path / 'h.db'}")
+    with live_client(url, embedded_workers=1) as trainer:
+        dataset = upload_rows(trainer, normal_rows(50, 4))
+        body = {"dataset_id": dataset["id"], "model_name": "x"}
+        many = {"training": {"devices": (os.cpu_count() or 1) + 1, "device": "cpu"}}
+        problem = is_problem(trainer.post("/v1/runs", json=body | many), 422)
+        assert problem["errors"][0]["loc"][-1] == "devices"
+        if not torch.cuda.is_available():
+            cuda = is_problem(
+                trainer.post("/v1/runs", json=body | {"training": {"device": "cuda"}}), 422
+            )
+            assert "no CUDA device" in cuda["detail"]

@@ -83,7 +83,7 @@ def test_queued_runs_left_behind_are_trained_at_start_up(database_url: str) -> N
 
 def test_failed_training_keeps_a_readable_error(database_url: str) -> None:
     with live_client(database_url) as client:
-        dataset = upload_rows(client, normal_rows(2, 3))  # valid table, too small to train on
+        dataset = upload_rows(client, normal_rows(2, 4))  # valid table, too small to train on
         run = start_run(client, dataset["id"], "too-small")
         finished = wait_for_run(client, run["id"])
     assert finished["status"] == "failed" and finished["model_version"] is None
