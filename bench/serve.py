@@ -1,17 +1,20 @@
-"""Serving speed: a live `hourglass serve` answering anomalies, against the Detector in process.
+"""Serving speed: `hourglass serve` against a bare route around the same model, side by side.
 
-    python bench/serve.py            # ~1 minute: starts its own server on an SQLite file
-    python bench/serve.py --quick    # fewer requests
+    python bench/serve.py            # ~3 minutes; --quick: 3 s per measurement instead of 10
+    python bench/serve.py --seconds 20
 
-It trains one model on cardio (21 features) with `hourglass train`, starts `hourglass serve` on a
-free loopback port (one uvicorn worker, one inference thread), and measures over real HTTP:
-- single rows: `POST /v1/models/cardio/anomalies` with one JSON row, from 1 and from 4 client
-  threads at once; requests/s and latency p50 / p99;
-- batches of 1,000 rows, JSON and `.npy` in and out; rows/s.
-The baseline, measured in the same run, is the same Detector called in this process (scores and
-their p-values), so "÷ in process" is what HTTP, parsing, auth and the version lookup add. The
-client runs on the same 2 cores as the server, so it costs the server some of its CPU.
-Every loop is bounded in count and time, and only 127.0.0.1 is contacted.
+It trains one model on cardio (21 features, the default config) with `hourglass train`, then
+starts two servers on the same checkpoint, each one uvicorn worker (uvloop, httptools), one torch
+thread, pinned to core 0 (`taskset`):
+- Hourglass: `hourglass serve` on an SQLite file (no training processes, no API key);
+- bare: bench/bare_server.py, which reads the body with orjson or numpy, calls the Detector and
+  writes orjson or `.npy`: no database, no auth, no validation.
+The load comes from `wrk` (Debian's package) pinned to core 1, so the client costs the servers no
+CPU. For each request kind both servers get the same wrk run; the ratio column is Hourglass ÷
+bare, the figure that does not move between machines. Last, on an embedded server, how long a
+posted run waits in `queued` before a training process has claimed it.
+
+Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -23,25 +26,55 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import io  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from models import Detector  # noqa: E402
+import orjson  # noqa: E402
 
 CARDIO = Path(__file__).resolve().parents[2] / "shared" / "bench-data" / "6_cardio.npz"
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 NPY = "application/x-npy"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kind of request: which answer, how many rows, in which encoding, from how many clients."""
+
+    name: str
+    route: str  # "embed" or "anomalies"
+    rows: int
+    npy: bool
+    clients: int
+
+
+CASES = [
+    Case("1 JSON row, embed", "embed", 1, False, 8),
+    Case("1 JSON row, anomalies", "anomalies", 1, False, 8),
+    Case("1,000 JSON rows, embed", "embed", 1_000, False, 4),
+    Case("1,000 rows .npy, embed", "embed", 1_000, True, 4),
+    Case("10,000 rows .npy, embed", "embed", 10_000, True, 4),
+]
+
+
+@dataclass(frozen=True)
+class Load:
+    """What wrk measured."""
+
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
 
 
 def free_port() -> int:
@@ -51,123 +84,191 @@ def free_port() -> int:
         return port
 
 
-def start_server(workdir: Path, x: np.ndarray) -> tuple[subprocess.Popen[bytes], str]:
-    """Train `cardio` into a fresh SQLite file, then serve it; returns the process and its URL."""
-    port = free_port()
-    env = os.environ | {
+def pinned(core: int, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", str(core), *argv] if shutil.which("taskset") else argv
+
+
+def hourglass_env(workdir: Path, port: int, **extra: str) -> dict[str, str]:
+    return os.environ | {
         "HOURGLASS_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
         "HOURGLASS_PORT": str(port),
         "HOURGLASS_EMBEDDED_WORKERS": "0",
         "HOURGLASS_TORCH_THREADS": "1",
+        "HOURGLASS_INFERENCE_THREADS": "1",
         "HOURGLASS_LOG_LEVEL": "WARNING",
+        "HOURGLASS_API_KEYS": "",
+        **extra,
     }
+
+
+def train(workdir: Path, x: np.ndarray) -> Path:
+    """Train `cardio` with `hourglass train` and export its checkpoint for the bare server."""
+    env = hourglass_env(workdir, free_port())
     np.save(workdir / "cardio.npy", x)
     subprocess.run([BIN / "hourglass", "db", "upgrade"], env=env, check=True, capture_output=True)
-    train = [BIN / "hourglass", "train", workdir / "cardio.npy", "--model-name", "cardio"]
-    subprocess.run(train, env=env, check=True, capture_output=True)
-    log = (workdir / "serve.log").open("wb")
-    server = subprocess.Popen([BIN / "hourglass", "serve"], env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    argv = [BIN / "hourglass", "train", workdir / "cardio.npy", "--model-name", "cardio"]
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    code = (
+        "import sys; from service.store.db import make_engine, make_session_factory, transaction;"
+        "from service.domain.registry import resolve_ref, load_checkpoint;"
+        "f = make_session_factory(make_engine(sys.argv[1]));"
+        "s = transaction(f).__enter__(); v = resolve_ref(s, 'cardio')[1];"
+        "open(sys.argv[2], 'wb').write(load_checkpoint(s, v))"
+    )
+    checkpoint = workdir / "cardio.ckpt"
+    subprocess.run(
+        [sys.executable, "-c", code, env["HOURGLASS_DATABASE_URL"], str(checkpoint)], check=True
+    )
+    return checkpoint
+
+
+def start(argv: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        server = subprocess.Popen(pinned(0, argv), env=env, stdout=out, stderr=out, cwd=ROOT)
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
+            if (
+                httpx.get(
+                    f"{url}/openapi.json" if "bare" in str(log) else f"{url}/readyz"
+                ).status_code
+                < 500
+            ):
+                return server
         except httpx.TransportError:
             time.sleep(0.2)
     server.kill()
-    raise SystemExit("hourglass serve did not become ready")
+    raise SystemExit(f"server did not start: {log.read_text()[-2000:]}")
 
 
-def latencies(call: Callable[[], object], n: int, clients: int) -> tuple[float, list[float]]:
-    """Run `call` n times from `clients` threads; (seconds in all, per-call seconds)."""
-
-    def timed(_: int) -> float:
-        started = time.perf_counter()
-        call()
-        return time.perf_counter() - started
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        each = list(pool.map(timed, range(n)))
-    return time.perf_counter() - started, each
+def body_file(workdir: Path, x: np.ndarray, case: Case) -> Path:
+    rows = x[: case.rows] if case.rows <= x.shape[0] else np.resize(x, (case.rows, x.shape[1]))
+    path = workdir / f"{case.rows}-{case.npy}.body"
+    if case.npy:
+        buffer = io.BytesIO()
+        np.save(buffer, rows.astype(np.float64))
+        path.write_bytes(buffer.getvalue())
+    else:
+        path.write_bytes(orjson.dumps({"instances": rows.astype(np.float64).tolist()}))
+    return path
 
 
-def quantile(values: list[float], q: float) -> float:
-    return float(np.quantile(np.asarray(values), q))
+def wrk(url: str, body: Path, case: Case, seconds: float, workdir: Path) -> Load:
+    """One wrk run pinned to core 1: POST `body` for `seconds` from `case.clients` connections."""
+    kind = NPY if case.npy else JSON
+    script = workdir / "post.lua"
+    script.write_text(
+        f'wrk.method = "POST"\n'
+        f'local f = io.open("{body}", "rb"); wrk.body = f:read("*a"); f:close()\n'
+        f'wrk.headers["Content-Type"] = "{kind}"\n'
+        f'wrk.headers["Accept"] = "{kind}"\n'
+    )
+    duration = f"-d{max(1, round(seconds))}s"
+    argv = ["wrk", "-t1", f"-c{case.clients}", duration, "--latency", "-s", str(script)]
+    out = subprocess.run(pinned(1, [*argv, url]), capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return Load(rate, _latency(out, "50%"), _latency(out, "99%"))
 
 
-def npy_bytes(x: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, x)
-    return buffer.getvalue()
+def _latency(out: str, which: str) -> float:
+    found = re.search(rf"^\s*{which}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    assert found is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
+    return float(found.group(1)) * scale
+
+
+def compare(x: np.ndarray, workdir: Path, seconds: float) -> list[tuple[Case, Load, Load]]:
+    """Each case against both servers, the same wrk run, one after the other."""
+    checkpoint = train(workdir, x)
+    ours_port, bare_port = free_port(), free_port()
+    ours_url, bare_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{bare_port}"
+    ours = start(
+        [str(BIN / "hourglass"), "serve"],
+        hourglass_env(workdir, ours_port),
+        ours_url,
+        workdir / "ours.log",
+    )
+    bare_env = os.environ | {"BARE_CHECKPOINT": str(checkpoint)}
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.bare_server:app", "--port", str(bare_port)]
+    bare = start(
+        [*uvicorn, "--no-access-log", "--log-level", "warning"],
+        bare_env,
+        bare_url,
+        workdir / "bare.log",
+    )
+    results = []
+    try:
+        for case in CASES:
+            body = body_file(workdir, x, case)
+            paths = (f"{ours_url}/v1/models/cardio/{case.route}", f"{bare_url}/{case.route}")
+            for path in paths:  # warm-up: the first request loads the checkpoint
+                wrk(path, body, case, 1, workdir)
+            results.append((case, *(wrk(path, body, case, seconds, workdir) for path in paths)))
+    finally:
+        for server in (ours, bare):
+            server.terminate()
+            server.wait(timeout=30)
+    return results
+
+
+def queued_to_running(x: np.ndarray, workdir: Path, runs: int = 5) -> list[float]:
+    """Seconds from POST /v1/runs to `running` on an idle embedded server (SQLite, 1 worker)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = hourglass_env(workdir, port, HOURGLASS_EMBEDDED_WORKERS="1")
+    server = start([str(BIN / "hourglass"), "serve"], env, url, workdir / "embedded.log")
+    waits = []
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            rows = {"columns": [f"c{i}" for i in range(x.shape[1])], "rows": x[:200].tolist()}
+            dataset = client.post("/v1/datasets", json=rows).json()["id"]
+            time.sleep(5)  # the fork server has imported torch
+            for i in range(runs):
+                config = {"dataset_id": dataset, "model_name": f"q{i}", "training": {"epochs": 2}}
+                posted = time.monotonic()
+                run = client.post("/v1/runs", json=config).json()["id"]
+                while client.get(f"/v1/runs/{run}").json()["status"] == "queued":
+                    time.sleep(0.005)
+                waits.append(time.monotonic() - posted)
+                while client.get(f"/v1/runs/{run}").json()["status"] == "running":
+                    time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return waits
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--quick", action="store_true", help="3 s per measurement")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per measurement")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    if not shutil.which("wrk"):
+        raise SystemExit("bench/serve.py needs wrk (Debian: apt-get install wrk)")
+    seconds = 3.0 if args.quick else args.seconds
     x = np.load(CARDIO, allow_pickle=False)["X"].astype(np.float32)
-    n_single, n_batch = (200, 10) if args.quick else (2_000, 60)
-    rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        server, url = start_server(Path(tmp), x)
-        try:
-            rows += measure(url, x, n_single, n_batch)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    print(f"torch {torch.__version__}, one inference thread; cardio {x.shape[0]}×{x.shape[1]}\n")
-    print("| request | clients | requests | req/s | rows/s | p50 ms | p99 ms | ÷ in process |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print(row)
-
-
-def measure(url: str, x: np.ndarray, n_single: int, n_batch: int) -> list[str]:
-    """Every table row: HTTP figures and the in-process baseline beside them."""
-    local = Detector().fit(x)  # the default config `hourglass train` used, on the same rows
-    client = httpx.Client(base_url=url, timeout=30, limits=httpx.Limits(max_connections=8))
-    path = "/v1/models/cardio/anomalies"
-    one = {"instances": x[:1].tolist()}
-    batch_json = {"instances": x[:1000].tolist()}
-    batch_npy = npy_bytes(x[:1000])
-    single = lambda: client.post(path, json=one).raise_for_status()  # noqa: E731
-    latencies(single, 50, 1)  # warm-up: the first request loads the checkpoint
-    out = []
-    base_one = timed_local(local, x[:1], 500)
-    for clients in (1, 4):
-        seconds, each = latencies(single, n_single, clients)
-        out.append(row("1 JSON row", clients, n_single, seconds, each, 1, base_one))
-    base_batch = timed_local(local, x[:1000], 50)
-    json_call = lambda: client.post(path, json=batch_json).raise_for_status()  # noqa: E731
-    headers = {"content-type": NPY, "accept": NPY}
-    npy_call = lambda: client.post(path, content=batch_npy, headers=headers).raise_for_status()  # noqa: E731
-    for name, call in (("1,000 JSON rows", json_call), ("1,000 rows .npy", npy_call)):
-        seconds, each = latencies(call, n_batch, 1)
-        out.append(row(name, 1, n_batch, seconds, each, 1000, base_batch))
-    client.close()
-    return out
-
-
-def timed_local(detector: Detector, rows: np.ndarray, n: int) -> float:
-    """Median seconds of the anomalies answer in this process: scores, then their p-values."""
-    each = []
-    for _ in range(n):
-        started = time.perf_counter()
-        detector.calibration_.p_values(detector.score(rows))
-        each.append(time.perf_counter() - started)
-    return statistics.median(each)
-
-
-def row(
-    name: str, clients: int, n: int, seconds: float, each: list[float], size: int, base: float
-) -> str:
-    p50 = quantile(each, 0.5)
-    return (
-        f"| {name} | {clients} | {n:,} | {n / seconds:,.0f} | {n * size / seconds:,.0f} "
-        f"| {1000 * p50:.2f} | {1000 * quantile(each, 0.99):.2f} | {p50 / base:.1f}× |"
+        results = compare(x, Path(tmp), seconds)
+        waits = queued_to_running(x, Path(tmp))
+    print(
+        f"cardio {x.shape[0]}×{x.shape[1]}, one uvicorn worker and one torch thread each on core 0,"
+    )
+    print(f"wrk on core 1, {seconds:.0f} s per measurement\n")
+    print(
+        "| request | clients | Hourglass req/s | rows/s | p50 ms | p99 ms | bare req/s | p50 ms | p99 ms | throughput ÷ bare | p99 ÷ bare |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for case, ours, bare in results:
+        print(
+            f"| {case.name} | {case.clients} | {ours.requests_per_second:,.0f} "
+            f"| {ours.requests_per_second * case.rows:,.0f} | {ours.p50_ms:.2f} | {ours.p99_ms:.2f} "
+            f"| {bare.requests_per_second:,.0f} | {bare.p50_ms:.2f} | {bare.p99_ms:.2f} "
+            f"| **{ours.requests_per_second / bare.requests_per_second:.2f}** "
+            f"| {ours.p99_ms / bare.p99_ms:.2f} |"
+        )
+    print(
+        f"\nqueued → running on an idle embedded server: median {statistics.median(waits):.3f} s, "
+        f"max {max(waits):.3f} s over {len(waits)} runs"
     )
 
 

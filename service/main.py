@@ -22,7 +22,8 @@ from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import build_openapi
 from service.config import Settings, is_loopback
-from service.domain.inference import DetectorCache
+from service.domain.keys import KeyCache
+from service.domain.lookup import DetectorCache, GenerationWatch, Lookup
 from service.domain.queue import JobQueue, NoQueue
 from service.domain.runs import RunLimits, TrainingHost
 from service.domain.startup import prepare_to_serve
@@ -30,6 +31,7 @@ from service.jobs.embedded import EmbeddedQueue
 from service.jobs.spec import TrainerSpec
 from service.jobs.worker import ProcrastinateQueue
 from service.logs import configure_logging
+from service.store import generations
 from service.store.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)
@@ -69,12 +71,14 @@ def training_host(settings: Settings, engine: Engine) -> TrainingHost | None:
 
 
 def make_services(settings: Settings) -> Services:
-    """Engine, sessions and the Detector cache; the job queue is attached by create_app."""
+    """Engine, sessions and the caches; the job queue is attached by create_app."""
     engine = make_engine(settings.database_url, answer_seconds=settings.database_timeout)
+    factory = make_session_factory(engine)
     return Services(
         engine=engine,
-        factory=make_session_factory(engine),
-        cache=DetectorCache(settings.model_cache_size),
+        factory=factory,
+        lookup=Lookup(factory, DetectorCache(settings.model_cache_size)),
+        keys=KeyCache(factory),
         queue=NoQueue(),
         max_rows=settings.max_rows,
         run_limits=RunLimits(settings.max_parameters, training_host(settings, engine)),
@@ -86,6 +90,12 @@ def make_services(settings: Settings) -> Services:
 def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lifespan:
     """Start-up checks, thread budget and the job queue; the reverse on shutdown."""
 
+    watch = GenerationWatch(
+        services.engine,
+        {generations.REGISTRY: services.lookup.clear, generations.KEYS: services.keys.clear},
+    )
+    watch.attach(services.factory)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(
@@ -96,12 +106,15 @@ def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lif
             host=settings.host,
         )
         torch.set_num_threads(settings.inference_threads)
+        await run_in_threadpool(watch.check)  # the counters as they are now
+        watch.start()
         jobs.start()
         gc.freeze()  # start-up objects never need collecting; cuts p99 (DESIGN.md)
         logger.info("serving", extra={"action": "start", "host": settings.host})
         try:
             yield
         finally:
+            watch.stop()
             jobs.stop()
             services.engine.dispose()
             logger.info("stopped", extra={"action": "stop"})
@@ -129,7 +142,8 @@ def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
         lifespan=make_lifespan(settings, services, jobs),
     )
     app.state.services = services
-    routers = [module.router for module in (health, datasets, runs, registry, inference)]
+    # Inference first: the router tries routes in order, and these are the hot ones.
+    routers = [module.router for module in (inference, health, datasets, runs, registry)]
     for router in [*routers, docs.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=docs.STATIC), name="static")

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.domain import keys
-from service.domain.inference import DetectorCache
+from service.domain.lookup import Lookup
 from service.domain.queue import JobQueue
 from service.domain.runs import RunLimits
 from service.store.db import SessionFactory, transaction
@@ -25,7 +26,8 @@ class Services:
 
     engine: Engine
     factory: SessionFactory
-    cache: DetectorCache
+    lookup: Lookup
+    keys: keys.KeyCache
     queue: JobQueue
     max_rows: int
     run_limits: RunLimits
@@ -33,8 +35,8 @@ class Services:
     open_without_keys: bool  # a loopback bind: with no active key, requests need none
 
 
-def get_services(request: Request) -> Services:
-    """The app's services."""
+async def get_services(request: Request) -> Services:
+    """The app's services (async: FastAPI would run a plain function in the thread pool)."""
     services: Services = request.app.state.services
     return services
 
@@ -48,17 +50,21 @@ def get_session(services: Services = Depends(get_services)) -> Iterator[Session]
 SessionDep = Depends(get_session, scope="function")
 
 
-def require(scope: str) -> Callable[..., None]:
-    """A dependency that checks the bearer key grants `scope`."""
+def require(scope: str) -> Callable[..., Awaitable[None]]:
+    """A dependency that checks the bearer key grants `scope`: from the key cache, on the event
+    loop, when the key was seen since the keys last changed; else from the database, off it."""
 
-    def check(
-        session: Session = SessionDep,
+    async def check(
         services: Services = Depends(get_services),
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> None:
-        keys.authorize(
-            session,
-            credentials.credentials if credentials else None,
+        token = credentials.credentials if credentials else None
+        verdict = services.keys.cached(token)
+        if verdict is None:
+            verdict = await run_in_threadpool(services.keys.load, token)
+        keys.check(
+            verdict,
+            token_sent=token is not None,
             scope=scope,
             open_without_keys=services.open_without_keys,
         )

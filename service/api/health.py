@@ -30,7 +30,8 @@ async def readyz(services: Services = Depends(get_services)) -> dict[str, str]:
 def _state(services: Services) -> dict[str, object]:
     with services.factory() as session:
         stats = run_stats(session)
-    return stats | {"cache_hits": services.cache.hits, "cache_misses": services.cache.misses}
+    detectors = services.lookup.detectors
+    return stats | {"cache_hits": detectors.hits, "cache_misses": detectors.misses}
 
 
 @router.get(

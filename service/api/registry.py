@@ -28,7 +28,7 @@ from service.api.schemas.registry import (
     ModelSummaryRead,
     VersionRead,
 )
-from service.domain import calibration, inference, registry
+from service.domain import calibration, registry
 from service.domain.arrays import FloatArray, npy_to_array, rows_to_array
 from service.domain.datasets import load_dataset_array
 from service.errors import BadInput
@@ -83,7 +83,7 @@ def list_layers(
     ref: str, session: Session = SessionDep, services: Services = Depends(get_services)
 ) -> list[LayerRead]:
     """The hidden layers whose activations `embed` can return."""
-    target = inference.find_target(session, services.cache, ref)
+    target, _ = services.lookup.resolve(session, ref)
     return [LayerRead(**vars(layer)) for layer in registry.layers_of(target.detector)]
 
 
@@ -122,7 +122,13 @@ async def recalibrate_version(
     """A new version of the model: the same weights, calibrated on new normal rows."""
     x, source, field = await _calibration_rows(request, session)
     done = await run_in_threadpool(
-        calibration.recalibrate, session, services.cache, ref, x, source=source, field=field
+        calibration.recalibrate,
+        session,
+        services.lookup.detectors,
+        ref,
+        x,
+        source=source,
+        field=field,
     )
     detector = done.detector
     return CalibrationRead(

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from models import Detector
 from models.serialization import calibration_to_bytes
 from service.domain.arrays import FloatArray, check_width
-from service.domain.inference import DetectorCache, engine_call
+from service.domain.inference import engine_call
+from service.domain.lookup import DetectorCache
 from service.domain.registry import finite_or_none, resolve_ref
 from service.errors import BadRows
 from service.store import blobs

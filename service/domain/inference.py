@@ -1,61 +1,20 @@
-"""Inference: an LRU cache of loaded Detectors, and embed / reconstruct / anomalies on rows."""
+"""Inference on rows: embed, reconstruct, anomalies, with errors that name the row and column.
+
+The Detector that answers comes from service/domain/lookup.py (memory first, then the database).
+"""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from cachetools import LRUCache
-from sqlalchemy.orm import Session
 
-from models import CheckpointError, Detector, InvalidInput
+from models import InvalidInput
 from models.decision import Assessment
-from models.serialization import calibration_from_bytes
 from service.domain.arrays import FloatArray, check_width, records_to_array, rows_to_array
-from service.domain.registry import load_calibration, load_checkpoint, resolve_ref
-from service.errors import BadRows, ServiceError, TooManyRows
-from service.store.tables import ModelVersion
-
-
-class DetectorCache:
-    """Loaded Detectors by checkpoint blob, least recently used evicted first (thread-safe)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.hits = 0
-        self.misses = 0
-        self._items: LRUCache[tuple[int, int | None], Detector] = LRUCache(maxsize=size)
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, version: ModelVersion) -> Detector:
-        """The version's Detector, loaded once (a load happens outside the lock)."""
-        key = (version.checkpoint_blob_id, version.calibration_blob_id)
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self.hits += 1
-                return found
-        detector = _load(session, version)
-        with self._lock:
-            self.misses += 1
-            self._items[key] = detector
-        return detector
-
-
-def _load(session: Session, version: ModelVersion) -> Detector:
-    """The checkpoint's Detector, with the version's own calibration when it has one."""
-    try:
-        detector = Detector.from_bytes(load_checkpoint(session, version), device="cpu")
-        calibration = load_calibration(session, version)
-        if calibration is None:
-            return detector
-        return detector.with_calibration(calibration_from_bytes(calibration))
-    except CheckpointError as exc:
-        raise ServiceError(
-            f"the checkpoint of version {version.version} is unusable: {exc}"
-        ) from exc
+from service.domain.lookup import Target
+from service.errors import BadRows, TooManyRows
 
 
 @dataclass(frozen=True)
@@ -66,23 +25,6 @@ class Rows:
     instances: object = None
     records: object = None
     may_hold_booleans: bool = True  # False when the JSON text has no `true` or `false` at all
-
-
-@dataclass(frozen=True)
-class Target:
-    """The Detector that answers and the name and version it is registered under."""
-
-    model: str
-    version: int
-    detector: Detector
-    columns: list[str]
-
-
-def find_target(session: Session, cache: DetectorCache, ref: str) -> Target:
-    """Resolve `{ref}` and load its Detector."""
-    model, version = resolve_ref(session, ref)
-    detector = cache.get(session, version)
-    return Target(model.name, version.version, detector, list(version.columns))
 
 
 def rows_for(target: Target, rows: Rows, *, max_rows: int) -> FloatArray:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
 from service.errors import BadInput, Forbidden, StartRefused, Unauthenticated
 from service.store import keys as store
+from service.store.db import SessionFactory, transaction
 from service.store.tables import ApiKey
 
 SCOPES = ("admin", "train", "infer")
@@ -62,26 +65,73 @@ def keys_required(session: Session) -> bool:
     return store.count_active_keys(session) > 0
 
 
-def authorize(session: Session, token: str | None, *, scope: str, open_without_keys: bool) -> None:
-    """Raise Unauthenticated/Forbidden unless `token` grants `scope`.
+@dataclass(frozen=True)
+class Verdict:
+    """What the database says about a request's key: are keys enforced, and the key's scope."""
+
+    keys_exist: bool
+    scope: str | None  # None: no token sent, or one that is unknown or revoked
+
+
+def check(verdict: Verdict, *, token_sent: bool, scope: str, open_without_keys: bool) -> None:
+    """Raise Unauthenticated/Forbidden unless the verdict grants `scope`.
 
     With no active key a loopback server (`open_without_keys`) lets every request in; any other
     server refuses them all (protected mode holds while it runs, not only at start-up).
     """
-    if not keys_required(session):
+    if not verdict.keys_exist:
         if open_without_keys:
             return
         raise Unauthenticated(
             "no API key is active and this server listens on a non-loopback address: every "
             "request is refused until one exists (`hourglass keys create --scope admin`)"
         )
-    if not token:
+    if not token_sent:
         raise Unauthenticated()
-    key = store.find_key(session, hash_token(token))
-    if key is None or key.revoked_at is not None:
+    if verdict.scope is None:
         raise Unauthenticated("the API key is unknown or revoked")
-    if scope not in GRANTS.get(key.scope, set()):
-        raise Forbidden(f"this route needs the {scope!r} scope; the key has {key.scope!r}")
+    if scope not in GRANTS.get(verdict.scope, set()):
+        raise Forbidden(f"this route needs the {scope!r} scope; the key has {verdict.scope!r}")
+
+
+class KeyCache:
+    """Verdicts by token hash, in memory: a request's key is checked without the database.
+
+    Cleared when the keys' generation counter moves (a key created or revoked, by this process or
+    any other), so a revoked key is refused within the poll interval. Unknown tokens are kept
+    too (bounded, least recently used evicted), so guessing costs the database nothing.
+    """
+
+    def __init__(self, factory: SessionFactory, size: int = 10_000) -> None:
+        self._factory = factory
+        self._verdicts: LRUCache[str, Verdict] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+        self._epoch = 0
+
+    def cached(self, token: str | None) -> Verdict | None:
+        """The verdict for `token`, if known since the keys last changed."""
+        with self._lock:
+            return self._verdicts.get(hash_token(token or ""))
+
+    def load(self, token: str | None) -> Verdict:
+        """Ask the database (blocking: call off the event loop) and remember the answer."""
+        key_hash = hash_token(token or "")
+        with self._lock:
+            epoch = self._epoch
+        with transaction(self._factory) as session:
+            key = store.find_key(session, key_hash) if token else None
+            active = key is not None and key.revoked_at is None
+            verdict = Verdict(keys_required(session), key.scope if key and active else None)
+        with self._lock:
+            if self._epoch == epoch:
+                self._verdicts[key_hash] = verdict
+        return verdict
+
+    def clear(self) -> None:
+        """Forget every verdict (a key was created or revoked)."""
+        with self._lock:
+            self._verdicts.clear()
+            self._epoch += 1
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.store import generations
 from service.store.tables import ApiKey, utcnow
 
 
 def add_key(session: Session, *, name: str, prefix: str, key_hash: str, scope: str) -> ApiKey:
     """Insert a key row."""
     key = ApiKey(name=name, prefix=prefix, key_hash=key_hash, scope=scope)
+    generations.bump(session, generations.KEYS)
     session.add(key)
     session.flush()
     return key
@@ -38,5 +40,6 @@ def revoke_key(session: Session, key_id: int) -> bool:
     if key is None or key.revoked_at is not None:
         return False
     key.revoked_at = utcnow()
+    generations.bump(session, generations.KEYS)
     session.flush()
     return True

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from service.store import generations
 from service.store.db import insert
 from service.store.tables import Model, ModelAlias, ModelVersion, utcnow
 
@@ -52,6 +53,7 @@ def add_version(
         calibration_blob_id,
         calibration_source,
     )
+    generations.bump(session, generations.REGISTRY)
     return insert(session, version)
 
 
@@ -63,12 +65,14 @@ def newest_version(session: Session, model_id: int) -> int | None:
 
 def delete_version(session: Session, version: ModelVersion) -> None:
     """Delete one version row (its blobs are dropped separately when unused)."""
+    generations.bump(session, generations.REGISTRY)
     session.delete(version)
     session.flush()
 
 
 def delete_model(session: Session, model: Model) -> None:
     """Delete a model; its versions and aliases go with it (ON DELETE CASCADE, and here)."""
+    generations.bump(session, generations.REGISTRY)
     session.execute(delete(ModelAlias).where(ModelAlias.model_id == model.id))
     session.execute(delete(ModelVersion).where(ModelVersion.model_id == model.id))
     session.delete(model)
@@ -102,6 +106,7 @@ def aliases_of(session: Session, model_id: int) -> dict[str, int]:
 
 def set_alias(session: Session, model_id: int, *, alias: str, version: int) -> None:
     """Point an alias at a version (insert or move)."""
+    generations.bump(session, generations.REGISTRY)
     row = session.get(ModelAlias, (model_id, alias))
     if row is None:
         session.add(ModelAlias(model_id=model_id, alias=alias, version=version))
@@ -116,6 +121,7 @@ def delete_alias(session: Session, model_id: int, alias: str) -> bool:
     row = session.get(ModelAlias, (model_id, alias))
     if row is None:
         return False
+    generations.bump(session, generations.REGISTRY)
     session.execute(
         delete(ModelAlias).where(ModelAlias.model_id == model_id, ModelAlias.alias == alias)
     )
