@@ -1,18 +1,20 @@
-"""Anomaly-detection quality of the Hourglass default config against IsolationForest and PyOD's AE.
+"""Anomaly-detection quality of the Hourglass default config against four baselines, per family.
 
-Protocol (issue 5): on every dataset in the bench-data directory, fit each detector on all rows
-without labels, score all rows, and report ROC-AUC and average precision against the labels.
-Datasets over 20,000 rows are subsampled (stratified, seed 0) for every detector alike. The
-calibration check trains Hourglass on 60 % of the inliers and reports the share of the other 40 %
-flagged at alpha 0.01 and 0.05 (the conformal promise: about alpha).
+Protocol (issues 5 and 16): on every dataset of each family (bench/anomaly_data.py: `tabular`,
+`sklearn`, `embeddings`), fit each detector on all rows without labels, score all rows, report
+ROC-AUC and average precision against the labels. Hourglass runs under seeds 0, 1, 2 (mean and
+spread); IsolationForest (random_state 0), PyOD's AutoEncoder, ECOD and PCA (PyOD defaults) run
+once, in the same run. Sets over 20,000 rows are subsampled (stratified, seed 0) for every
+detector alike. The calibration check trains Hourglass (first seed) on 60 % of the inliers and
+reports the share of the other 40 % flagged at alpha 0.01 and 0.05 (the promise: about alpha).
 
-    python bench/anomaly.py [--quick] [--data DIR] [--seed N] [--only hourglass,iforest,pyod]
-    python bench/anomaly.py --sklearn    # held-out sets the defaults were never chosen on
+    python bench/anomaly.py                           # all 41 sets, 3 seeds, baselines
+    python bench/anomaly.py --family embeddings --quick
+    python bench/anomaly.py --only hourglass --seed 1 --set training.epochs=10 --json out.json
 
-`--sklearn` runs, instead, ODDS-style sets built from the real data that ships inside
-scikit-learn (nothing is downloaded): one class downsampled to a few rows as the anomalies, the
-other classes as the inliers, as ODDS built its WBC, wine and optdigits sets. No default was chosen
-on them, so they tell whether a change generalises beyond the 18 shared sets.
+`--set SECTION.FIELD=VALUE` (repeatable; VALUE is JSON, else a string) evaluates a config
+override, so every experiment is a command line; bench/anomaly_compare.py compares two --json
+results family by family under the rule of issue 16.
 
 Needs the `bench` extras (scikit-learn, PyOD). Threads are pinned to 1 unless the environment says
 otherwise, so the figures do not depend on what else runs on the machine.
@@ -26,129 +28,62 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
+import json  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from sklearn import datasets as sklearn_data  # noqa: E402
-from sklearn.ensemble import IsolationForest  # noqa: E402
+from anomaly_data import FAMILIES, MAX_ROWS, QUICK, Dataset, family_sets  # noqa: E402
+from anomaly_detectors import BASELINES, DETECTORS, Fit, baseline, hourglass  # noqa: E402
+from anomaly_report import (  # noqa: E402
+    Record,
+    print_family,
+    print_family_header,
+    print_pooled,
+    print_row,
+)
 from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 
 from models import Detector, DetectorConfig  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "bench-data"
-MAX_ROWS = 20_000
-QUICK = ("4_breastw", "6_cardio", "38_thyroid", "40_vowels", "42_WBC", "29_Pima")
-DETECTORS = ("hourglass", "iforest", "pyod")
+
+def parse_value(text: str) -> Any:
+    """A `--set` value: JSON when it parses (10, 0.5, null, [64, 32], true), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """One labelled dataset, already subsampled to at most MAX_ROWS rows."""
-
-    name: str
-    x: np.ndarray
-    y: np.ndarray
-    n_original: int
-
-
-@dataclass(frozen=True)
-class Result:
-    """One detector on one dataset."""
-
-    auc: float
-    ap: float
-    seconds: float
+def build_config(overrides: list[str], seed: int) -> DetectorConfig:
+    """`DetectorConfig()` with `section.field=value` overrides and the training seed."""
+    data = DetectorConfig().to_dict()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot or section not in data:
+            raise SystemExit(f"--set {item!r}: expected SECTION.FIELD=VALUE")
+        data[section][name] = parse_value(value)
+    data["training"]["seed"] = seed
+    return DetectorConfig.from_dict(data)
 
 
-def load(path: Path) -> Dataset:
-    """Read `X`, `y` from an .npz (no pickle); subsample big sets stratified under seed 0."""
-    with np.load(path, allow_pickle=False) as data:
-        x, y = data["X"].astype(np.float32), data["y"].astype(np.int64).ravel()
-    n = x.shape[0]
-    if n > MAX_ROWS:
-        x, _, y, _ = train_test_split(x, y, train_size=MAX_ROWS, stratify=y, random_state=0)
-    return Dataset(path.stem, x, y, n)
-
-
-def _order(path: Path) -> tuple[int, str]:
-    prefix = path.stem.split("_", 1)[0]
-    return (int(prefix) if prefix.isdigit() else 1 << 30, path.stem)
-
-
-def datasets(directory: Path, quick: bool = False) -> list[Dataset]:
-    """Every .npz in `directory`, sorted by name; the QUICK subset with `quick`."""
-    paths = sorted(directory.glob("*.npz"), key=_order)
-    if quick:
-        paths = [p for p in paths if p.stem in QUICK]
-    return [load(p) for p in paths]
-
-
-def _odds_style(name: str, x: np.ndarray, y: np.ndarray, anomaly: int, n: int) -> Dataset:
-    """Inliers: every class but `anomaly`; anomalies: `n` rows of it, drawn under seed 0."""
-    rng = np.random.default_rng(0)
-    picked = rng.choice(np.flatnonzero(y == anomaly), size=n, replace=False)
-    rows = np.concatenate([np.flatnonzero(y != anomaly), np.sort(picked)])
-    labels = (y[rows] == anomaly).astype(np.int64)
-    return Dataset(name, x[rows].astype(np.float32), labels, rows.size)
-
-
-def sklearn_sets() -> list[Dataset]:
-    """Held-out sets from scikit-learn's bundled data (breast cancer, wine, digits, iris)."""
-    cancer, wine = sklearn_data.load_breast_cancer(), sklearn_data.load_wine()
-    digits, iris = sklearn_data.load_digits(), sklearn_data.load_iris()
-    sets = [
-        _odds_style("sk_wdbc (malignant)", cancer.data, cancer.target, 0, 10),
-        _odds_style("sk_wine (class 0)", wine.data, wine.target, 0, 10),
-        _odds_style("sk_iris (setosa)", iris.data, iris.target, 0, 5),
-    ]
-    sets += [_odds_style(f"sk_digits ({c})", digits.data, digits.target, c, 30) for c in range(4)]
-    return sets
-
-
-Scorer = Callable[[np.ndarray], tuple[np.ndarray, float]]
-"""Fit on all rows, score all rows: (scores, fit seconds)."""
-
-
-def hourglass_scores(x: np.ndarray, config: DetectorConfig) -> tuple[np.ndarray, float]:
-    """The Hourglass Detector's anomaly scores of every row after fitting on all rows."""
-    started = time.perf_counter()
-    det = Detector(config).fit(x)
-    return det.score(x), time.perf_counter() - started
-
-
-def iforest_scores(x: np.ndarray) -> tuple[np.ndarray, float]:
-    """IsolationForest (scikit-learn defaults, random_state=0); higher = odder."""
-    started = time.perf_counter()
-    forest = IsolationForest(random_state=0).fit(x)
-    seconds = time.perf_counter() - started
-    scores: np.ndarray = -forest.score_samples(x)
-    return scores, seconds
-
-
-def pyod_scores(x: np.ndarray) -> tuple[np.ndarray, float]:
-    """PyOD's AutoEncoder with its defaults (it standardises the features itself)."""
-    from pyod.models.auto_encoder import AutoEncoder
-
-    started = time.perf_counter()
-    model = AutoEncoder(verbose=0)
-    model.fit(x)
-    seconds = time.perf_counter() - started
-    scores: np.ndarray = model.decision_function(x)
-    return scores, seconds
-
-
-def evaluate(data: Dataset, scorer: Scorer) -> Result:
-    """Fit and score all rows; ROC-AUC, average precision and wall-clock fit seconds."""
-    scores, seconds = scorer(data.x)
-    return Result(
-        float(roc_auc_score(data.y, scores)),
-        float(average_precision_score(data.y, scores)),
-        seconds,
+def measure(data: Dataset, detector: str, fit: Fit, seed: int | None) -> Record:
+    """ROC-AUC and average precision of one fit's scores against the labels."""
+    return Record(
+        family=data.family,
+        dataset=data.name,
+        n=int(data.x.shape[0]),
+        n_original=data.n_original,
+        d=int(data.x.shape[1]),
+        anomalies=float(data.y.mean()),
+        detector=detector,
+        seed=seed,
+        auc=float(roc_auc_score(data.y, fit.scores)),
+        ap=float(average_precision_score(data.y, fit.scores)),
+        seconds=fit.seconds,
+        info=fit.info,
     )
 
 
@@ -165,78 +100,81 @@ def calibration_check(data: Dataset, config: DetectorConfig) -> tuple[float, flo
     )
 
 
-def _cell(result: Result | None) -> str:
-    return "–" if result is None else f"{result.auc:.3f} / {result.ap:.3f} / {result.seconds:.1f}"
+def run_set(data: Dataset, args: argparse.Namespace, chosen: list[str]) -> list[Record]:
+    """Every chosen detector on one set; Hourglass once per seed, the first seed calibrated."""
+    records = []
+    for seed in args.seeds if "hourglass" in chosen else []:
+        config = build_config(args.set, seed)
+        fit = hourglass(data.x, config)
+        records.append(measure(data, "hourglass", fit, seed))
+        if args.save_scores is not None:
+            path = args.save_scores / f"{data.name}.seed{seed}.npy"
+            np.save(path, fit.scores.astype(np.float32), allow_pickle=False)
+    for name in (n for n in chosen if n in BASELINES):
+        records.append(measure(data, name, baseline(name)(data.x), None))
+    if "hourglass" in chosen and args.calibration:
+        low, high = calibration_check(data, build_config(args.set, args.seeds[0]))
+        records.append(
+            Record.calibration(data, seed=args.seeds[0], flagged_01=low, flagged_05=high)
+        )
+    return records
 
 
-def _mean(values: list[float]) -> str:
-    return f"{np.mean(values):.3f}" if values else "–"
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Print the Markdown table and, last, one line with the means."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
-    parser.add_argument("--data", type=Path, default=DATA, help="directory of .npz files")
-    parser.add_argument("--sklearn", action="store_true", help="the held-out scikit-learn sets")
-    parser.add_argument("--seed", type=int, default=0, help="Hourglass training seed")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--family", default="all", choices=(*FAMILIES, "all"))
+    parser.add_argument("--quick", action="store_true", help=f"only {QUICK}")
+    parser.add_argument("--sets", default="", help="only sets whose name contains one of a,b,…")
+    parser.add_argument("--seed", type=int, help="one Hourglass seed instead of 0, 1, 2")
+    parser.add_argument("--seeds", default="0,1,2", help="Hourglass training seeds")
     parser.add_argument("--only", default=",".join(DETECTORS), help="detectors to run")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    parser.add_argument("--no-calibration", dest="calibration", action="store_false")
+    parser.add_argument("--max-rows", type=int, default=MAX_ROWS, help="0: never subsample")
+    parser.add_argument("--json", type=Path, help="write every measurement to this file")
+    parser.add_argument("--save-scores", type=Path, help="directory for Hourglass's scores")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    args.seeds = [args.seed] if args.seed is not None else [int(s) for s in args.seeds.split(",")]
     chosen = [d.strip() for d in args.only.split(",") if d.strip()]
     unknown = sorted(set(chosen) - set(DETECTORS))
     if unknown:
         parser.error(f"unknown detector {unknown[0]!r}; choose from {', '.join(DETECTORS)}")
-    default = DetectorConfig()
-    config = replace(default, training=replace(default.training, seed=args.seed))
-    scorers: dict[str, Scorer] = {
-        "hourglass": lambda x: hourglass_scores(x, config),
-        "iforest": iforest_scores,
-        "pyod": pyod_scores,
-    }
-    results: dict[str, list[Result]] = {name: [] for name in chosen}
-    flagged: list[tuple[float, float]] = []
-    print(
-        "| dataset | n | d | anomalies | Hourglass AUC / AP / fit s | IForest AUC / AP / fit s "
-        "| PyOD AE AUC / AP / fit s | held-out inliers flagged at 0.01 / 0.05 |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    for data in sklearn_sets() if args.sklearn else datasets(args.data, quick=args.quick):
-        row = {name: evaluate(data, scorers[name]) for name in chosen}
-        for name, result in row.items():
-            results[name].append(result)
-        cal = "–"
-        if "hourglass" in chosen:
-            flagged.append(calibration_check(data, config))
-            cal = f"{flagged[-1][0]:.3f} / {flagged[-1][1]:.3f}"
-        n = f"{data.x.shape[0]}" + (f" of {data.n_original}" if data.n_original > MAX_ROWS else "")
-        cells = " | ".join(_cell(row.get(name)) for name in DETECTORS)
-        print(
-            f"| {data.name} | {n} | {data.x.shape[1]} | {data.y.mean():.1%} | {cells} | {cal} |",
-            flush=True,
-        )
-    means = {name: [r.auc for r in rs] for name, rs in results.items()}
-    aps = {name: [r.ap for r in rs] for name, rs in results.items()}
-    print(
-        "| **mean** | | | | "
-        + " | ".join(f"**{_mean(means.get(n, []))} / {_mean(aps.get(n, []))}**" for n in DETECTORS)
-        + f" | **{_mean([f[0] for f in flagged])} / {_mean([f[1] for f in flagged])}** |"
-    )
-    print()
-    print(
-        "means: "
-        + ", ".join(
-            f"{n} ROC-AUC {_mean(means[n])} AP {_mean(aps[n])} "
-            f"fit s {np.sum([r.seconds for r in results[n]]):.0f} total"
-            for n in chosen
-        )
-        + (
-            f", flagged at 0.01 {_mean([f[0] for f in flagged])}"
-            f" at 0.05 {_mean([f[1] for f in flagged])}"
-            if flagged
-            else ""
-        )
-    )
+    args.chosen = chosen
+    build_config(args.set, 0)  # fail before the first fit on a bad override
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print one Markdown table per family, the family means, then the pooled line."""
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    if args.save_scores is not None:
+        args.save_scores.mkdir(parents=True, exist_ok=True)
+    families = FAMILIES if args.family == "all" else (args.family,)
+    names = tuple(s for s in args.sets.split(",") if s)
+    records: list[Record] = []
+    for family in families:
+        sets = family_sets(family, quick=args.quick, names=names, max_rows=args.max_rows)
+        if not sets:
+            continue
+        family_records: list[Record] = []
+        print_family_header(family, args.chosen)
+        for data in sets:
+            rows = run_set(data, args, args.chosen)
+            print_row(data, rows, args.chosen)
+            family_records += rows
+        print_family(family, family_records, args.chosen)
+        records += family_records
+        if args.json is not None:
+            write_json(args, records)
+    print_pooled(records, args.chosen)
+
+
+def write_json(args: argparse.Namespace, records: list[Record]) -> None:
+    """Every record so far, with the command line that made them."""
+    doc = {"overrides": args.set, "seeds": args.seeds, "records": [r.to_dict() for r in records]}
+    args.json.write_text(json.dumps(doc, indent=1))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any, Self
 import numpy as np
 import torch
 
-from models import scoring, serialization
+from models import masking, scoring, serialization
 from models.autoencoder import Autoencoder, LayerInfo
 from models.calibration import Calibration
 from models.config import DetectorConfig
@@ -98,7 +98,8 @@ class Detector(FittedAttributes):
         for net in members:
             net.eval()
         calibration_config = prepared.config.calibration
-        train_errors = scoring.member_errors(members, z[split.train])
+        masks = masking.scoring_masks(prepared.config, len(prepared.columns))
+        train_errors = scoring.member_errors(members, z[split.train], masks)
         weights = scoring.feature_weights(train_errors, calibration_config.scoring)
         share = calibration_config.contamination
 
@@ -112,7 +113,7 @@ class Detector(FittedAttributes):
             members=members,
             feature_weights=weights,
             calibration=Calibration.from_scores(
-                score(scoring.member_errors(members, z[split.calibration]))
+                score(scoring.member_errors(members, z[split.calibration], masks))
             ),
             contamination_threshold=(
                 None if share is None else float(np.quantile(score(train_errors), 1.0 - share))
@@ -122,6 +123,7 @@ class Detector(FittedAttributes):
             stopped=result.stopped,
             fit_seconds=time.perf_counter() - prepared.started,
             device=prepared.device,
+            scoring_masks=masks,
         )
         return self
 
@@ -147,6 +149,10 @@ class Detector(FittedAttributes):
         check_width(rows, self.n_features_in_)
         return torch.from_numpy(self.scaler_.transform(rows)).to(self.device_)
 
+    def _errors(self, z: torch.Tensor) -> np.ndarray:
+        """The members' per-cell errors that scores are made of (masked ones, scoring masked)."""
+        return scoring.member_errors(self.members_, z, self.scoring_masks_)
+
     def _scores(self, errors: np.ndarray) -> np.ndarray:
         return scoring.scores(errors, self.feature_weights_, self.config_.calibration.scoring)
 
@@ -167,17 +173,21 @@ class Detector(FittedAttributes):
 
     def reconstruct_and_score(self, x: object) -> tuple[np.ndarray, np.ndarray]:
         """Reconstructions in original units and anomaly scores, from one forward pass."""
-        recon, errors = scoring.reconstructions(self.members_, self._scaled(x))
+        z = self._scaled(x)
+        recon, errors = scoring.reconstructions(self.members_, z)
+        if self.scoring_masks_ is not None:  # the score is made of the hidden cells' errors
+            errors = self._errors(z)
         return self.scaler_.inverse(recon.cpu().numpy()), self._scores(errors)
 
     def feature_errors(self, x: object) -> np.ndarray:
-        """Signed per-feature reconstruction error (input − reconstruction), in scaled units."""
-        errors: np.ndarray = scoring.member_errors(self.members_, self._scaled(x)).mean(axis=0)
+        """Signed per-feature error (input − reconstruction, with each cell hidden under the
+        masked scoring), in scaled units: what the score is made of."""
+        errors: np.ndarray = self._errors(self._scaled(x)).mean(axis=0)
         return errors
 
     def score(self, x: object) -> np.ndarray:
         """Anomaly score from the reconstruction error (see `calibration.scoring`); higher = odder."""
-        return self._scores(scoring.member_errors(self.members_, self._scaled(x)))
+        return self._scores(self._errors(self._scaled(x)))
 
     def p_values(self, x: object) -> np.ndarray:
         """Conformal p-value of each row against the calibration rows."""
@@ -198,7 +208,7 @@ class Detector(FittedAttributes):
         An `alpha` given here flags `p <= alpha`; without one a configured contamination flags
         scores over its threshold, else the configured alpha does (see models/decision.py).
         """
-        errors = scoring.member_errors(self.members_, self._scaled(x))
+        errors = self._errors(self._scaled(x))
         parts = scoring.contributions(
             errors, self.feature_weights_, self.config_.calibration.scoring
         )

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from models.autoencoder import Autoencoder
+from models.objective import corrupted
 
 _ATEN = torch.ops.aten
 _Saved = tuple[torch.Tensor, ...]
@@ -54,7 +55,7 @@ class FastPath:
     def step(self, xb: torch.Tensor) -> torch.Tensor:
         """`batch_loss(net, xb)` and its backward: the loss, with every `.grad` written."""
         arch = self.arch
-        h = xb + arch.noise_std * torch.randn_like(xb) if arch.variant == "denoising" else xb
+        h = corrupted(xb, arch)
         code = h
         saved: list[_Saved] = []
         for i, (forward, _) in enumerate(self.layers):
@@ -78,7 +79,7 @@ class FastPath:
         return loss
 
 
-_FAST_VARIANTS = ("plain", "denoising", "sparse")
+_FAST_VARIANTS = ("masked", "plain", "denoising", "sparse")
 
 
 def _layer(m: nn.Module, *, first: bool) -> tuple[_Forward, _Backward] | None:

@@ -38,6 +38,7 @@ class Fitted:
     stopped: bool
     fit_seconds: float
     device: torch.device
+    scoring_masks: np.ndarray | None = None  # (masks, features) bool: hidden cells, scoring masked
 
     @property
     def best(self) -> EpochRecord:
@@ -91,5 +92,6 @@ class FittedAttributes:
     stopped_ = _Learned(lambda f: f.stopped)
     fit_seconds_ = _Learned(lambda f: f.fit_seconds)
     device_ = _Learned(lambda f: f.device)
+    scoring_masks_ = _Learned(lambda f: f.scoring_masks)
     train_loss_ = _Learned(lambda f: f.best.train_loss)
     val_loss_ = _Learned(lambda f: f.best.val_loss)

@@ -5,15 +5,25 @@ from __future__ import annotations
 import torch
 
 from models.autoencoder import Autoencoder
+from models.config import ArchitectureConfig
+from models.masking import keep_mask
 
 EVAL_CHUNK = 65_536  # rows per forward pass when evaluating: bounded memory on any set
 
 
+def corrupted(xb: torch.Tensor, arch: ArchitectureConfig) -> torch.Tensor:
+    """What the net sees of a training batch: noisy (denoising), partly hidden (masked), or as is."""
+    if arch.variant == "denoising":
+        return xb + arch.noise_std * torch.randn_like(xb)
+    if arch.variant == "masked":
+        return xb * keep_mask(xb, arch.mask_ratio)
+    return xb
+
+
 def batch_loss(net: Autoencoder, xb: torch.Tensor) -> torch.Tensor:
-    """The training objective of the net's variant on one batch (B, F)."""
+    """The training objective of the net's variant on one batch (B, F): rebuild every cell."""
     arch = net.arch
-    inputs = xb + arch.noise_std * torch.randn_like(xb) if arch.variant == "denoising" else xb
-    out = net(inputs)
+    out = net(corrupted(xb, arch))
     loss: torch.Tensor = (out.reconstruction - xb).pow(2).mean()
     if arch.variant == "sparse":
         loss = loss + arch.sparsity_weight * out.code.abs().mean()

@@ -1,7 +1,9 @@
 """Anomaly scores from reconstruction errors: plain or per-feature normalised, member-averaged.
 
 `scoring="mse"`: the mean squared reconstruction error of the averaged reconstruction.
-`scoring="feature_normalized"` (default): each member's squared error per feature is divided by
+`scoring="masked"` (default): as "feature_normalized", on each cell's error while it was hidden
+from the net (models/masking.py).
+`scoring="feature_normalized"`: each member's squared error per feature is divided by
 that feature's median squared error on the training rows, the row's score is the mean over features,
 and the members' scores are averaged. A feature the model always rebuilds poorly then no longer
 drowns out a feature it normally rebuilds well; a row is odd when it is poorly rebuilt *for that
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from models import masking
 from models.autoencoder import Autoencoder
 from models.objective import EVAL_CHUNK
 
@@ -45,9 +48,22 @@ def reconstructions(
     return recon, errors
 
 
-def member_errors(members: Sequence[Autoencoder], z: torch.Tensor) -> np.ndarray:
-    """Signed errors `z − reconstruction` of every member: (members, rows, features), float64."""
-    return reconstructions(members, z)[1]
+def member_errors(
+    members: Sequence[Autoencoder], z: torch.Tensor, hidden: np.ndarray | None = None
+) -> np.ndarray:
+    """Signed errors `z − reconstruction` of every member: (members, rows, features), float64.
+
+    With `hidden` (masks from `masking.partitions`), each cell's error is that of the
+    reconstructions in which it was hidden (see models/masking.py).
+    """
+    if hidden is None:
+        return reconstructions(members, z)[1]
+    out = np.empty((len(members), *z.shape), dtype=np.float64)
+    chunk = max(1, EVAL_CHUNK // hidden.shape[0])  # every row is rebuilt once per mask
+    for start in range(0, z.shape[0], chunk):
+        zb = z[start : start + chunk]
+        out[:, start : start + zb.shape[0]] = masking.masked_errors(members, zb, hidden)
+    return out
 
 
 def feature_weights(errors: np.ndarray, scoring: str) -> np.ndarray:
@@ -55,7 +71,7 @@ def feature_weights(errors: np.ndarray, scoring: str) -> np.ndarray:
     n_members, _, n_features = errors.shape
     if scoring == "mse":
         return np.ones((n_members, n_features))
-    if scoring != "feature_normalized":
+    if scoring not in ("feature_normalized", "masked"):
         raise ValueError(f"unknown scoring {scoring!r}")
     typical = np.median(errors**2, axis=1)
     floor = np.maximum(_RELATIVE_FLOOR * typical.mean(axis=1, keepdims=True), _ABSOLUTE_FLOOR)

@@ -25,6 +25,8 @@ def to_bytes(fitted: Fitted) -> bytes:
         "calibration.scores": torch.from_numpy(fitted.calibration.scores),
         "scoring.weights": torch.from_numpy(fitted.feature_weights),
     }
+    if fitted.scoring_masks is not None:
+        tensors["scoring.masks"] = torch.from_numpy(fitted.scoring_masks.astype(np.uint8))
     for i, net in enumerate(fitted.members):
         tensors.update({f"members.{i}.{k}": v for k, v in net.state_dict().items()})
     return checkpoint.dump(tensors, _document(fitted))
@@ -88,7 +90,23 @@ def _restore(tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torc
         stopped=bool(fit["stopped"]),
         fit_seconds=float(fit["seconds"]),
         device=device,
+        scoring_masks=_masks(tensors, n_features, config),
     )
+
+
+def _masks(
+    tensors: dict[str, torch.Tensor], n_features: int, config: DetectorConfig
+) -> np.ndarray | None:
+    """The masked scoring's hidden-cell masks, which that scoring cannot be without."""
+    saved = tensors.get("scoring.masks")
+    if saved is None:
+        if config.calibration.scoring == "masked":
+            raise ValueError("scoring.masks: missing for the masked scoring")
+        return None
+    masks = saved.numpy().astype(bool)
+    if masks.ndim != 2 or masks.shape[1] != n_features or not masks.any(axis=0).all():
+        raise ValueError(f"scoring.masks: shape {masks.shape}, or a column never hidden")
+    return masks
 
 
 CALIBRATION_KIND = "hourglass-calibration"

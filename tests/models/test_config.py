@@ -56,9 +56,9 @@ def test_resolved_fills_sizes_and_keeps_given_ones() -> None:
 @pytest.mark.parametrize(
     ("n_rows", "epochs"),
     [
-        (50, 2_000),
-        (129, 1_000),
-        (1_000, 134),
+        (50, 80),
+        (129, 80),
+        (1_000, 80),
         (2_000, 80),
         (8_000, 80),
         (20_000, 36),
@@ -66,7 +66,7 @@ def test_resolved_fills_sizes_and_keeps_given_ones() -> None:
         (2_000_000, 5),
     ],
 )
-def test_default_epochs_give_large_sets_ten_thousand_steps_and_tiny_ones_two_thousand(
+def test_default_epochs_give_large_sets_ten_thousand_steps_and_small_ones_eighty_epochs(
     n_rows: int, epochs: int
 ) -> None:
     resolved = DetectorConfig().resolved(9, n_rows)
@@ -74,6 +74,13 @@ def test_default_epochs_give_large_sets_ten_thousand_steps_and_tiny_ones_two_tho
     n_train = resolved.split_sizes(n_rows)[2]
     assert n_train == n_rows - round(0.1 * n_rows)
     assert default_epochs(n_train, 64) == epochs
+
+
+def test_wide_short_data_trains_half_as_many_epochs() -> None:
+    assert DetectorConfig().resolved(1_000, 350).training.epochs == 40  # embeddings of 350 items
+    assert DetectorConfig().resolved(200, 350).training.epochs == 80
+    assert default_epochs(300, 64, n_features=1_000) == 40
+    assert default_epochs(300, 64) == 80
 
 
 def test_given_epochs_are_kept_and_unresolved_ones_are_refused_by_the_trainer() -> None:

@@ -54,7 +54,8 @@ def test_every_activation_and_normalization_trains_autograd_s_weights(
 @pytest.mark.parametrize(
     ("arch", "training"),
     [
-        ({"normalization": "batch"}, {"weight_decay": 1e-4}),
+        ({"normalization": "batch", "variant": "plain"}, {"weight_decay": 1e-4}),
+        ({"normalization": "batch", "variant": "masked", "mask_ratio": 0.4}, {}),
         ({"normalization": "layer", "activation": "gelu", "variant": "denoising"}, {}),
         ({"activation": "tanh", "variant": "sparse"}, {"optimizer": "adamw", "weight_decay": 0.01}),
         (

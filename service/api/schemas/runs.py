@@ -63,6 +63,7 @@ class ArchitectureIn(_Section):
     ensemble_size: Annotated[int, bounds(A, "ensemble_size")] | Unset = engine_field(
         A, "ensemble_size"
     )
+    mask_ratio: Annotated[float, bounds(A, "mask_ratio")] | Unset = engine_field(A, "mask_ratio")
 
 
 class PreprocessingIn(_Section):

@@ -137,8 +137,11 @@ def test_dataset_used_by_a_run_cannot_be_deleted(idle: TestClient) -> None:
 @pytest.mark.parametrize(
     ("config", "field"),
     [
-        ({"architecture": {"code_size": 4}}, "code_size"),  # 4 columns: no bottleneck
-        ({"architecture": {"code_size": 9, "hidden_layers": [16]}}, "code_size"),
+        ({"architecture": {"code_size": 4, "variant": "plain"}}, "code_size"),  # 4 columns
+        (
+            {"architecture": {"code_size": 9, "hidden_layers": [16], "variant": "plain"}},
+            "code_size",
+        ),
         ({"training": {"batch_size": 1}}, "batch_size"),
     ],
 )
@@ -151,9 +154,10 @@ def test_configs_that_cannot_work_are_refused_at_submit(
 
 
 def test_a_regularised_wide_code_is_allowed(idle: TestClient, dataset: dict[str, Any]) -> None:
-    wide = {"architecture": {"code_size": 6, "variant": "denoising"}}
-    body = {"dataset_id": dataset["id"], "model_name": "wide", **wide}
-    assert idle.post("/v1/runs", json=body).status_code == 202
+    for variant in ("masked", "denoising"):  # masked (the default) scores hidden cells only
+        wide = {"architecture": {"code_size": 6, "variant": variant}}
+        body = {"dataset_id": dataset["id"], "model_name": "wide", **wide}
+        assert idle.post("/v1/runs", json=body).status_code == 202
 
 
 def test_an_embedded_server_refuses_what_its_machine_cannot_train(tmp_path: Path) -> None:
