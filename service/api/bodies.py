@@ -10,9 +10,11 @@ import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
+from service.domain.arrowipc import ARROW
 from service.errors import BadInput
 
 NPY = "application/x-npy"
+JSON = "application/json"
 S = TypeVar("S", bound=BaseModel)
 
 
@@ -26,9 +28,17 @@ def is_npy(request: Request) -> bool:
     return content_type(request) == NPY
 
 
-def wants_npy(request: Request) -> bool:
-    """True when the client asked for a `.npy` answer."""
-    return NPY in request.headers.get("accept", "")
+def is_arrow(request: Request) -> bool:
+    """True when the body is an Arrow IPC stream."""
+    return content_type(request) == ARROW
+
+
+def answer_type(request: Request) -> str:
+    """The answer's media type: Arrow IPC or `.npy` when `Accept` names one, else JSON."""
+    accept = request.headers.get("accept", "")
+    if ARROW in accept:
+        return ARROW
+    return NPY if NPY in accept else JSON
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
@@ -36,6 +46,9 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if b"NaN" in body or b"Infinity" in body:
+            msg = f"body: not valid JSON: NaN and Infinity are not JSON numbers ({exc})"
+            raise BadInput(msg) from exc
         raise BadInput(f"body: not valid JSON ({exc})") from exc
     except RecursionError as exc:  # nested deeper than any request needs
         raise BadInput("body: JSON nested too deeply") from exc
@@ -103,13 +116,16 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 def request_body(
-    schema: type[BaseModel], *, npy: bool = False, query: type[BaseModel] | None = None
+    schema: type[BaseModel],
+    *,
+    binary: tuple[str, ...] = (),
+    query: type[BaseModel] | None = None,
 ) -> Any:
-    """`openapi_extra` for a route that reads its body (and options) itself."""
+    """`openapi_extra` for a route that reads its body (and options) itself, as JSON or as one
+    of the `binary` media types."""
     ref = {"$ref": f"#/components/schemas/{schema.__name__}"}
     content: dict[str, Any] = {"application/json": {"schema": ref}}
-    if npy:
-        content[NPY] = BINARY
+    content.update(dict.fromkeys(binary, BINARY))
     extra: dict[str, Any] = {"requestBody": {"required": True, "content": content}}
     if query is not None and query.model_fields:
         extra["parameters"] = query_parameters(query)

@@ -1,13 +1,14 @@
-"""Routes for inference: embed, reconstruct, anomalies (JSON or `.npy` in and out).
+"""Routes for inference: embed, reconstruct, anomalies (JSON, `.npy` or Arrow IPC in and out).
 
 The hot path: the key and the `{ref}` are answered from in-process caches (no database session
 for a model seen before), and a small request is answered on the event loop itself; a larger one
 (over INLINE_BYTES of body) is parsed and computed in the thread pool. DESIGN.md "Serving"
 measured the thread-pool hand-off at ~45 ms p99 for single rows.
 
-A `.npy` answer keeps every field of the JSON answer: the arrays as one (structured, when there
-are several per row) array, the scalars in `X-Hourglass-*` headers. What a `.npy` answer cannot
-carry (explanations) is refused with 406 rather than dropped.
+A binary answer keeps every field of the JSON answer. Arrow IPC: one column per JSON array, the
+scalars in the schema metadata. `.npy`: the arrays as one (structured, when there are several per
+row) array. Both put the scalars in `X-Hourglass-*` headers. What a `.npy` answer cannot carry
+(explanations) is refused with 406 rather than dropped.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from service.api.bodies import (
+    JSON,
     NPY,
+    answer_type,
+    is_arrow,
     is_npy,
     parse_json_object,
     request_body,
     validate_options,
-    wants_npy,
 )
 from service.api.deps import INFER, Services, get_services
 from service.api.metrics import INFERENCE_ROWS
@@ -46,12 +49,14 @@ from service.api.schemas.inference import (
 )
 from service.domain import inference
 from service.domain.arrays import FloatArray, array_to_npy, npy_to_array
+from service.domain.arrowipc import ARROW, answer_to_arrow
 from service.domain.lookup import Target
 from service.errors import BadInput, BadRows, NotAcceptable
 
 router = APIRouter(prefix="/v1/models", tags=["inference"], dependencies=[INFER])
-NPY_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {NPY: {"schema": {"type": "string", "format": "binary"}}}}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+BINARY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {NPY: _BINARY, ARROW: _BINARY}}
 }
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
 Route = Callable[["Call"], Awaitable[Response]]
@@ -101,6 +106,8 @@ def _read(
         return inference.Rows(array=npy_to_array(body)), validate_options(
             options, {}, request.query_params
         )
+    if is_arrow(request):
+        return inference.Rows(arrow=body), validate_options(options, {}, request.query_params)
     document = parse_json_object(body)
     if sum(field in document for field in ROW_FIELDS) != 1:
         raise BadInput(errors=[{"loc": ["body"], "msg": "send exactly one of instances, records"}])
@@ -128,22 +135,38 @@ def _finite(name: str, values: np.ndarray[Any, Any]) -> None:
         raise BadRows(msg, errors=[{"loc": ["body", row], "msg": msg}])
 
 
-def _json(target: Target, payload: dict[str, Any]) -> Response:
-    body = {"model": target.model, "version": target.version, **payload}
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
-        headers=_headers(target),
-        media_type="application/json",
-    )
+@dataclass(frozen=True)
+class Answer:
+    """An answer in every format: per-row arrays under their JSON names, scalars, and the `.npy`
+    form (None when a `.npy` array cannot carry the answer)."""
+
+    columns: dict[str, Any]
+    scalars: dict[str, Any]
+    npy: np.ndarray[Any, Any] | None
+    cannot_npy: str = ""  # why not, for the 406
 
 
-def _npy(target: Target, array: np.ndarray[Any, Any], **scalars: Any) -> Response:
-    extra = {f"X-Hourglass-{k.replace('_', '-').title()}": _header(v) for k, v in scalars.items()}
-    return Response(array_to_npy(array), media_type=NPY, headers=_headers(target) | extra)
+def _respond(call: Call, target: Target, answer: Answer) -> Response:
+    kind = answer_type(call.request)
+    headers = _headers(target)
+    if kind == JSON:
+        body = {"model": target.model, "version": target.version, **answer.scalars}
+        body.update(answer.columns)
+        dumped = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+        return Response(dumped, headers=headers, media_type=JSON)
+    headers |= {
+        f"X-Hourglass-{k.replace('_', '-').title()}": _header(v) for k, v in answer.scalars.items()
+    }
+    if kind == ARROW:
+        scalars = {"model": target.model, "version": target.version, **answer.scalars}
+        return Response(answer_to_arrow(answer.columns, scalars), headers=headers, media_type=ARROW)
+    if answer.npy is None:
+        raise NotAcceptable(answer.cannot_npy)
+    return Response(array_to_npy(answer.npy), media_type=NPY, headers=headers)
 
 
 def _header(value: object) -> str:
-    if value is None:
+    if value is None or value == []:
         return "none"
     if isinstance(value, list):
         return " | ".join(str(v) for v in value)
@@ -171,13 +194,13 @@ def _records(**columns: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 def _route(
     name: str, answer: type[BaseModel], body: type[BaseModel], options: type[BaseModel]
 ) -> Callable[[Route], Route]:
-    """`POST /v1/models/{ref}/<name>`: a JSON or `.npy` body of rows, options, a JSON or `.npy`
-    answer."""
+    """`POST /v1/models/{ref}/<name>`: a JSON, `.npy` or Arrow body of rows, options, and an
+    answer in the same three formats."""
     return router.post(
         f"/{{ref}}/{name}",
         response_model=answer,
-        responses=NPY_RESPONSE,
-        openapi_extra=request_body(body, npy=True, query=options),
+        responses=BINARY_RESPONSES,
+        openapi_extra=request_body(body, binary=(NPY, ARROW), query=options),
     )
 
 
@@ -192,9 +215,7 @@ def _embed(call: Call, target: Target) -> Response:
     codes = inference.embed(target, x, layer=options.layer)
     _finite("embedding", codes)
     _count("embed", len(codes))
-    if wants_npy(call.request):
-        return _npy(target, codes)
-    return _json(target, {"embeddings": codes})
+    return _respond(call, target, Answer({"embeddings": codes}, {}, codes))
 
 
 @_route("reconstruct", ReconstructResponse, ReconstructRequest, ReconstructOptions)
@@ -209,9 +230,9 @@ def _reconstruct(call: Call, target: Target) -> Response:
     _finite("reconstruction", rebuilt)
     _finite("error", errors)
     _count("reconstruct", len(errors))
-    if wants_npy(call.request):
-        return _npy(target, _records(reconstruction=rebuilt, error=errors))
-    return _json(target, {"reconstructions": rebuilt, "errors": errors})
+    columns = {"reconstructions": rebuilt, "errors": errors}
+    npy = _records(reconstruction=rebuilt, error=errors)
+    return _respond(call, target, Answer(columns, {}, npy))
 
 
 @_route("anomalies", AnomaliesResponse, AnomaliesRequest, AnomaliesOptions)
@@ -222,25 +243,29 @@ async def find_anomalies(call: Call = CallDep) -> Response:
 
 def _anomalies(call: Call, target: Target) -> Response:
     x, options = call.rows(target, AnomaliesOptions)
-    if options.explain and wants_npy(call.request):
-        raise NotAcceptable(
-            "a .npy answer cannot carry explanations: ask for application/json, or drop explain"
-        )
+    if options.explain and answer_type(call.request) == NPY:  # refused before any work
+        raise NotAcceptable(_NO_NPY_EXPLANATIONS)
     found = inference.anomalies(target, x, alpha=options.alpha, explain=options.explain)
     _finite("score", found.scores)
     _count("anomalies", len(found.scores))
     threshold = float(found.threshold) if np.isfinite(found.threshold) else None
-    scalars = {"rule": found.rule, "alpha": found.alpha, "threshold": threshold}
-    if wants_npy(call.request):
-        flags = _records(score=found.scores, p_value=found.p_values, is_anomaly=found.is_anomaly)
-        return _npy(target, flags, **scalars, warnings=found.warnings or None)
-    payload: dict[str, Any] = {
-        **scalars,
+    scalars = {
+        "rule": found.rule,
+        "alpha": found.alpha,
+        "threshold": threshold,
+        "warnings": found.warnings,
+    }
+    columns: dict[str, Any] = {
         "scores": found.scores,
         "p_values": found.p_values,
         "is_anomaly": found.is_anomaly,
-        "warnings": found.warnings,
     }
     if found.explanations is not None:
-        payload["explanations"] = found.explanations
-    return _json(target, payload)
+        columns["explanations"] = found.explanations
+    npy = _records(score=found.scores, p_value=found.p_values, is_anomaly=found.is_anomaly)
+    return _respond(call, target, Answer(columns, scalars, npy))
+
+
+_NO_NPY_EXPLANATIONS = (
+    f"a .npy answer cannot carry explanations: ask for application/json or {ARROW}, or drop explain"
+)

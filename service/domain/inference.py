@@ -13,15 +13,18 @@ import numpy as np
 from models import InvalidInput
 from models.decision import Assessment
 from service.domain.arrays import FloatArray, check_width, records_to_array, rows_to_array
+from service.domain.arrowipc import arrow_to_array
 from service.domain.lookup import Target
 from service.errors import BadRows, TooManyRows
 
 
 @dataclass(frozen=True)
 class Rows:
-    """Rows as sent: a parsed `.npy` array, `instances` (lists) or `records` (objects)."""
+    """Rows as sent: a parsed `.npy` array, an Arrow IPC stream, `instances` (lists) or
+    `records` (objects)."""
 
     array: FloatArray | None = None
+    arrow: bytes | None = None
     instances: object = None
     records: object = None
     may_hold_booleans: bool = True  # False when the JSON text has no `true` or `false` at all
@@ -31,6 +34,9 @@ def rows_for(target: Target, rows: Rows, *, max_rows: int) -> FloatArray:
     """The request's rows as an (n, d) array in the model's column order, checked."""
     if rows.array is not None:
         x = rows.array
+        field = "body"
+    elif rows.arrow is not None:
+        x = arrow_to_array(rows.arrow, columns=target.columns)
         field = "body"
     elif rows.records is not None:
         x = records_to_array(
