@@ -51,14 +51,27 @@ def _echo(text: str) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (HOURGLASS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (HOURGLASS_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Serving processes (HOURGLASS_SERVE_WORKERS)."),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API with the embedded training executor."""
+    """Serve the HTTP API with the embedded training executor.
+
+    With `--workers N`, N processes answer requests (each with its own caches and inference
+    threads); one of them runs the training jobs.
+    """
     settings = _settings()
     settings = settings.model_copy(
-        update={"host": host or settings.host, "port": port or settings.port}
+        update={
+            "host": host or settings.host,
+            "port": port or settings.port,
+            "serve_workers": workers or settings.serve_workers,
+        }
     )
     _preflight(settings)
     os.environ["HOURGLASS_HOST"], os.environ["HOURGLASS_PORT"] = settings.host, str(settings.port)
+    os.environ["HOURGLASS_SERVE_WORKERS"] = str(settings.serve_workers)
     uvicorn.run(
         "service.main:app_from_env",
         factory=True,
@@ -67,6 +80,7 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=30,
+        workers=settings.serve_workers if settings.serve_workers > 1 else None,
     )
 
 

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     embedded_workers: int = Field(default=1, ge=0)
     torch_threads: int | None = Field(default=None, ge=1)
     inference_threads: int = Field(default=1, ge=1)
+    serve_workers: int = Field(default=1, ge=1, le=64)  # `hourglass serve --workers`
     model_cache_size: int = Field(default=8, ge=1)
     max_attempts: int = Field(default=3, ge=1)
     cancel_grace_seconds: float = Field(default=30.0, gt=0)
@@ -46,10 +47,12 @@ class Settings(BaseSettings):
     def training_threads(self, *, share: int, serving: bool) -> int:
         """Torch threads of one training process (DESIGN.md "CPU threads"): TORCH_THREADS if
         set, else the cores divided among the `share` trainings that run at once, less the
-        server's inference threads when the process shares the machine with serving."""
+        server's inference threads (of every serving process) when the process shares the
+        machine with serving."""
         if self.torch_threads is not None:
             return self.torch_threads
-        free = (os.cpu_count() or 1) - (self.inference_threads if serving else 0)
+        serving_threads = self.inference_threads * self.serve_workers if serving else 0
+        free = (os.cpu_count() or 1) - serving_threads
         return max(1, free // max(1, share))
 
     @property

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from models import __version__
-from service.api import datasets, docs, health, inference, problems, registry, runs
+from service.api import datasets, docs, health, inference, problems, registry, runs, v2
 from service.api.deps import Services
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
@@ -28,6 +28,7 @@ from service.domain.queue import JobQueue, NoQueue
 from service.domain.runs import RunLimits, TrainingHost
 from service.domain.startup import prepare_to_serve
 from service.jobs.embedded import EmbeddedQueue
+from service.jobs.leader import LeaderQueue, lock_path
 from service.jobs.spec import TrainerSpec
 from service.jobs.worker import ProcrastinateQueue
 from service.logs import configure_logging
@@ -43,18 +44,30 @@ SERVER_TRAINING_NICE = 10
 
 def make_queue(settings: Settings, services: Services) -> JobQueue:
     """PostgreSQL: procrastinate jobs (plus HOURGLASS_EMBEDDED_WORKERS worker processes of the
-    server's own). SQLite: the embedded executor, or none when HOURGLASS_EMBEDDED_WORKERS=0."""
+    server's own). SQLite: the embedded executor, or none when HOURGLASS_EMBEDDED_WORKERS=0.
+    Of the serving processes on one machine and database, one runs the jobs (LeaderQueue)."""
     spec = TrainerSpec.from_settings(settings, serving=True, nice=SERVER_TRAINING_NICE)
-    if services.engine.dialect.name == "postgresql":
-        return ProcrastinateQueue(spec, processes=settings.embedded_workers)
     if settings.embedded_workers == 0:
-        return NoQueue()
-    return EmbeddedQueue(
-        services.factory,
-        spec,
-        workers=settings.embedded_workers,
-        cancel_grace_seconds=settings.cancel_grace_seconds,
-    )
+        return ProcrastinateQueue(spec) if _is_postgres(services.engine) else NoQueue()
+    queue: JobQueue
+    if _is_postgres(services.engine):
+        queue = ProcrastinateQueue(spec, processes=settings.embedded_workers)
+    else:
+        queue = EmbeddedQueue(
+            services.factory,
+            spec,
+            workers=settings.embedded_workers,
+            cancel_grace_seconds=settings.cancel_grace_seconds,
+            # another serving process may have enqueued the run: the leader's poll is its wake
+            poll_seconds=1.0 if settings.serve_workers == 1 else 0.25,
+        )
+    if services.engine.url.database in (None, "", ":memory:"):
+        return queue  # an in-memory database belongs to this process alone
+    return LeaderQueue(queue, lock_path(settings.database_url))
+
+
+def _is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
 
 
 def training_host(settings: Settings, engine: Engine) -> TrainingHost | None:
@@ -143,7 +156,9 @@ def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
     )
     app.state.services = services
     # Inference first: the router tries routes in order, and these are the hot ones.
-    routers = [module.router for module in (inference, health, datasets, runs, registry)]
+    routers = [inference.router, v2.models, v2.router] + [
+        module.router for module in (health, datasets, runs, registry)
+    ]
     for router in [*routers, docs.router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=docs.STATIC), name="static")

@@ -6,7 +6,7 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import problem
+from service.api.problems import answer
 
 
 class BodyLimitMiddleware:
@@ -47,7 +47,7 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"the request body is larger than {self.max_bytes} bytes"
-        await problem(413, "BodyTooLarge", detail)(scope, receive, send)
+        await answer(scope["path"], 413, "BodyTooLarge", detail)(scope, receive, send)
 
 
 class BodyTooLargeSignal(Exception):

@@ -1,4 +1,5 @@
-"""The OpenAPI document: every error response is a problem document, bodies read by hand are named."""
+"""The OpenAPI document: every error response is a problem document (on /v2, the Open Inference
+Protocol's `{"error": …}`), bodies read by hand are named."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from service.api.schemas.datasets import DatasetCreate
 from service.api.schemas.inference import AnomaliesRequest, EmbedRequest, ReconstructRequest
 from service.api.schemas.registry import AliasUpdate, CalibrateRequest
 from service.api.schemas.runs import RunCreate
+from service.api.schemas.v2 import InferError, InferRequest
 
 HAND_READ: list[type[BaseModel]] = [
     DatasetCreate,
@@ -23,6 +25,7 @@ HAND_READ: list[type[BaseModel]] = [
     RunCreate,
     AliasUpdate,
     CalibrateRequest,
+    InferRequest,
 ]
 ERRORS = {
     "400": "The multipart body cannot be parsed",
@@ -55,10 +58,17 @@ NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .
 MEDIA_TYPES = {("post", "/v1/datasets")}  # bodies of an unsupported content type: 415
 
 
+def _v2_error(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/InferError"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
-    """The problem statuses one operation can answer with."""
+    """The error statuses one operation can answer with."""
+    if path.startswith("/v2/models/"):
+        return sorted(["401", "403", "404", "422", "503"] + (["413"] if method == "post" else []))
     if not path.startswith("/v1/"):
-        return ["503"] if path == "/readyz" else []
+        return ["503"] if path in ("/readyz", "/v2/health/ready") else []
     codes = ["401", "403", "422", "503"]
     if "{" in path or (method, path) in REFERENCES:
         codes.append("404")
@@ -77,9 +87,10 @@ def error_codes(method: str, path: str, operation: dict[str, Any]) -> list[str]:
 
 def _add_errors(method: str, path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
+    render = _v2_error if path.startswith("/v2") else _problem_response
     for code in error_codes(method, path, operation):
-        responses[code] = _problem_response(ERRORS[code])
-    responses["default"] = _problem_response("Any other error (405, 500)")
+        responses[code] = render(ERRORS[code])
+    responses["default"] = render("Any other error (405, 500)")
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -90,7 +101,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    every: list[type[BaseModel]] = [Problem, *HAND_READ]
+    every: list[type[BaseModel]] = [Problem, InferError, *HAND_READ]
     for schema in every:
         found = schema.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(found.pop("$defs", {}))

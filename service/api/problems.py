@@ -19,6 +19,7 @@ from service import errors
 
 logger = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+V2_PREFIX = "/v2/"
 
 STATUS: dict[type[errors.ServiceError], int] = {
     errors.NotFound: 404,
@@ -43,6 +44,22 @@ def status_of(exc: errors.ServiceError) -> int:
         if cls in STATUS:
             return STATUS[cls]
     return 500
+
+
+def answer(
+    path: str,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors_: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A problem document; on the KServe V2 routes the protocol's `{"error": "..."}` instead."""
+    if path.startswith(V2_PREFIX):
+        body = orjson.dumps({"error": _clip(detail, MAX_DETAIL)})
+        return Response(body, status, headers=headers, media_type="application/json")
+    return problem(status, title, detail, errors_=errors_, headers=headers)
 
 
 def problem(
@@ -75,19 +92,23 @@ def _item(item: dict[str, Any]) -> dict[str, Any]:
     return {"loc": loc[:MAX_ITEMS], "msg": _clip(str(item.get("msg", "")), MAX_TEXT)}
 
 
-async def on_service_error(_request: Request, exc: Exception) -> Response:
+async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.ServiceError)
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     extra = getattr(exc, "errors", None)
-    return problem(status, type(exc).__name__, exc.detail, errors_=extra, headers=headers)
+    return answer(
+        request.url.path, status, type(exc).__name__, exc.detail, errors_=extra, headers=headers
+    )
 
 
-async def on_validation_error(_request: Request, exc: Exception) -> Response:
+async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     items = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
     detail = "; ".join(f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in items[:3])
-    return problem(422, "ValidationError", detail or "invalid request", errors_=items)
+    return answer(
+        request.url.path, 422, "ValidationError", detail or "invalid request", errors_=items
+    )
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -96,7 +117,9 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request))
-    return problem(exc.status_code, title, str(exc.detail), headers=headers or None)
+    return answer(
+        request.url.path, exc.status_code, title, str(exc.detail), headers=headers or None
+    )
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -106,14 +129,16 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
 
 
-async def on_database_down(_request: Request, exc: Exception) -> Response:
+async def on_database_down(request: Request, exc: Exception) -> Response:
     logger.error("database unavailable: %s", exc, extra={"action": "database"})
-    return problem(503, "Unavailable", "the database is not available")
+    return answer(request.url.path, 503, "Unavailable", "the database is not available")
 
 
-async def on_unexpected(_request: Request, exc: Exception) -> Response:
+async def on_unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error", exc_info=exc)
-    return problem(500, "InternalError", "an unexpected error occurred; it has been logged")
+    return answer(
+        request.url.path, 500, "InternalError", "an unexpected error occurred; it has been logged"
+    )
 
 
 def install(app: FastAPI, routers: list[APIRouter]) -> None:

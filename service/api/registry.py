@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.api.bodies import (
+    NPY,
     is_npy,
     json_body,
     parse_json_object,
@@ -111,7 +112,7 @@ def delete_model(name: str, session: Session = SessionDep) -> Response:
     status_code=201,
     response_model=CalibrationRead,
     dependencies=[TRAIN],
-    openapi_extra=request_body(CalibrateRequest, npy=True),
+    openapi_extra=request_body(CalibrateRequest, binary=(NPY,)),
 )
 async def recalibrate_version(
     ref: str,

@@ -77,3 +77,15 @@ def test_protected_mode_refuses_a_public_bind_without_keys(
         pass
     with live_client(url, host="127.0.0.1") as client:
         assert client.get("/v1/datasets").status_code == 200
+
+
+def test_kserve_v2_models_need_a_key_and_health_does_not(
+    keyed: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, tokens, _ = keyed
+    assert client.get("/v2/health/live").json() == {"live": True}
+    assert client.get("/v2").json()["name"] == "hourglass"
+    refused = client.post("/v2/models/any/infer", json={})
+    assert refused.status_code == 401 and "error" in refused.json()  # the protocol's shape
+    missing = client.get("/v2/models/any", headers=_auth(tokens["infer"]))
+    assert missing.status_code == 404 and "any" in missing.json()["error"]
