@@ -35,6 +35,7 @@ db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _settings() -> Settings:
@@ -80,6 +81,9 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=30,
+        # a serving process imports torch before it answers the supervisor's health check:
+        # seconds on a busy machine, past uvicorn's default 5 s
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         workers=settings.serve_workers if settings.serve_workers > 1 else None,
     )
 

@@ -116,10 +116,13 @@ def _read(
     # `true` has a `u` and `false` an `f`; no JSON number and none of our field names has either,
     # so two memchr passes (microseconds) spare almost every body the Python scan for booleans.
     booleans = b"u" in body or b"f" in body
+    # Every key is one string of two quotes: any more quotes, and a row may hold a string.
+    strings = body.count(b'"') != 2 * len(document)
     rows = inference.Rows(
         instances=document.get("instances"),
         records=document.get("records"),
         may_hold_booleans=booleans,
+        may_hold_strings=strings,
     )
     return rows, found
 

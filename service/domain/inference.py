@@ -28,6 +28,7 @@ class Rows:
     instances: object = None
     records: object = None
     may_hold_booleans: bool = True  # False when the JSON text has no `true` or `false` at all
+    may_hold_strings: bool = True  # False when the JSON text has no string but its keys
 
 
 def rows_for(target: Target, rows: Rows, *, max_rows: int) -> FloatArray:
@@ -49,6 +50,7 @@ def rows_for(target: Target, rows: Rows, *, max_rows: int) -> FloatArray:
             field="instances",
             columns=target.columns,
             may_hold_booleans=rows.may_hold_booleans,
+            may_hold_strings=rows.may_hold_strings,
         )
         field = "instances"
     if x.shape[0] > max_rows:

@@ -177,13 +177,15 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], logs: Path, *, token: str | None = None) -> Iterator[Server]:
+def serving(
+    env: dict[str, str], logs: Path, *, token: str | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Server]:
     """The schema upgraded (as `hourglass db upgrade` does, in this process: one torch import
-    less), then `hourglass serve` until the block ends; ready when yielded."""
+    less), then `hourglass serve [args]` until the block ends; ready when yielded."""
     migrate(env["HOURGLASS_DATABASE_URL"])
     log = logs / f"serve-{env['HOURGLASS_PORT']}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([HOURGLASS, "serve"], env=env, stdout=out, stderr=out)
+        proc = subprocess.Popen([HOURGLASS, "serve", *args], env=env, stdout=out, stderr=out)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     client = httpx.Client(
         base_url=f"http://127.0.0.1:{env['HOURGLASS_PORT']}", headers=headers, timeout=30

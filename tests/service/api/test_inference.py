@@ -192,3 +192,26 @@ def test_null_options_mean_not_given(client: TestClient, trained: dict[str, Any]
     assert embedded.status_code == 200 and len(embedded.json()["embeddings"][0]) == 3
     body = {"instances": rows, "alpha": None, "explain": None}
     assert client.post("/v1/models/tiny/anomalies", json=body).status_code == 200
+
+
+def test_numeric_strings_are_refused_naming_the_cell(
+    client: TestClient, trained: dict[str, Any]
+) -> None:
+    # numpy would read "1.5" as 1.5 on the float64 fast path: the JSON text decides which path
+    row = [1.0, "1.5", 3.0, 4.0, 5.0, 6.0]
+    refused = is_problem(client.post("/v1/models/tiny/embed", json={"instances": [row]}), 422)
+    assert "row 0, column 'c1'" in refused["detail"] and "'1.5'" in refused["detail"]
+
+
+def test_npy_bodies_in_any_order_and_byte_order(
+    client: TestClient, trained: dict[str, Any]
+) -> None:
+    x = normal_rows(3)
+    expected = client.post("/v1/models/tiny/embed", json={"instances": x.tolist()}).json()
+    for variant in (np.asfortranarray(x), x.astype(">f8"), x.astype(np.float32)):
+        answer = client.post(
+            "/v1/models/tiny/embed",
+            content=_npy(variant),
+            headers={"content-type": "application/x-npy"},
+        ).json()
+        np.testing.assert_allclose(answer["embeddings"], expected["embeddings"], rtol=1e-5)
