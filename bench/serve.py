@@ -11,8 +11,9 @@ thread, pinned to core 0 (`taskset`):
   writes orjson or `.npy`: no database, no auth, no validation.
 The load comes from `wrk` (Debian's package) pinned to core 1, so the client costs the servers no
 CPU. For each request kind both servers get the same wrk run; the ratio column is Hourglass ÷
-bare, the figure that does not move between machines. Last, on an embedded server, how long a
-posted run waits in `queued` before a training process has claimed it.
+bare, the figure that does not move between machines. Then, on an embedded server, how long a
+posted run waits in `queued` before a training process has claimed it; last, single rows against
+`hourglass serve --workers 1` and `--workers 2` with nothing pinned (what the second core buys).
 
 Only 127.0.0.1 is contacted.
 """
@@ -122,9 +123,12 @@ def train(workdir: Path, x: np.ndarray) -> Path:
     return checkpoint
 
 
-def start(argv: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen[bytes]:
+def start(
+    argv: list[str], env: dict[str, str], url: str, log: Path, *, core: int | None = 0
+) -> subprocess.Popen[bytes]:
+    command = argv if core is None else pinned(core, argv)
     with log.open("wb") as out:
-        server = subprocess.Popen(pinned(0, argv), env=env, stdout=out, stderr=out, cwd=ROOT)
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=out, cwd=ROOT)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -153,8 +157,11 @@ def body_file(workdir: Path, x: np.ndarray, case: Case) -> Path:
     return path
 
 
-def wrk(url: str, body: Path, case: Case, seconds: float, workdir: Path) -> Load:
-    """One wrk run pinned to core 1: POST `body` for `seconds` from `case.clients` connections."""
+def wrk(
+    url: str, body: Path, case: Case, seconds: float, workdir: Path, *, core: int | None = 1
+) -> Load:
+    """One wrk run pinned to `core` (None: anywhere): POST `body` for `seconds` from
+    `case.clients` connections."""
     kind = NPY if case.npy else JSON
     script = workdir / "post.lua"
     script.write_text(
@@ -165,7 +172,8 @@ def wrk(url: str, body: Path, case: Case, seconds: float, workdir: Path) -> Load
     )
     duration = f"-d{max(1, round(seconds))}s"
     argv = ["wrk", "-t1", f"-c{case.clients}", duration, "--latency", "-s", str(script)]
-    out = subprocess.run(pinned(1, [*argv, url]), capture_output=True, text=True, check=True).stdout
+    command = [*argv, url] if core is None else pinned(core, [*argv, url])
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     return Load(rate, _latency(out, "50%"), _latency(out, "99%"))
 
@@ -211,6 +219,28 @@ def compare(x: np.ndarray, workdir: Path, seconds: float) -> list[tuple[Case, Lo
     return results
 
 
+def serving_processes(x: np.ndarray, workdir: Path, seconds: float) -> list[tuple[int, Load]]:
+    """Single-row `embed` from 8 clients against `hourglass serve --workers 1` and `2`, nothing
+    pinned: what a second serving process buys on this machine (DESIGN.md measured 1.7–2×)."""
+    case = CASES[0]
+    body = body_file(workdir, x, case)
+    found = []
+    for workers in (1, 2):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        argv = [str(BIN / "hourglass"), "serve", "--workers", str(workers)]
+        server = start(argv, hourglass_env(workdir, port), url, workdir / "w.log", core=None)
+        try:
+            path = f"{url}/v1/models/cardio/{case.route}"
+            for _ in range(workers):  # every process loads the checkpoint once
+                wrk(path, body, case, 1, workdir, core=None)
+            found.append((workers, wrk(path, body, case, seconds, workdir, core=None)))
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    return found
+
+
 def queued_to_running(x: np.ndarray, workdir: Path, runs: int = 5) -> list[float]:
     """Seconds from POST /v1/runs to `running` on an idle embedded server (SQLite, 1 worker)."""
     port = free_port()
@@ -250,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = compare(x, Path(tmp), seconds)
         waits = queued_to_running(x, Path(tmp))
+        processes = serving_processes(x, Path(tmp), seconds)
     print(
         f"cardio {x.shape[0]}×{x.shape[1]}, one uvicorn worker and one torch thread each on core 0,"
     )
@@ -265,6 +296,16 @@ def main(argv: list[str] | None = None) -> None:
             f"| {bare.requests_per_second:,.0f} | {bare.p50_ms:.2f} | {bare.p99_ms:.2f} "
             f"| **{ours.requests_per_second / bare.requests_per_second:.2f}** "
             f"| {ours.p99_ms / bare.p99_ms:.2f} |"
+        )
+    single = processes[0][1].requests_per_second
+    print(
+        "\n| hourglass serve | 1 JSON row embed, 8 clients, req/s | p50 ms | p99 ms | ÷ 1 process |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for workers, load in processes:
+        print(
+            f"| --workers {workers} | {load.requests_per_second:,.0f} | {load.p50_ms:.2f} "
+            f"| {load.p99_ms:.2f} | {load.requests_per_second / single:.2f} |"
         )
     print(
         f"\nqueued → running on an idle embedded server: median {statistics.median(waits):.3f} s, "
