@@ -137,6 +137,31 @@ def test_an_unreachable_alpha_is_a_warning_not_silence(
     assert reachable["warnings"] == [] and reachable["is_anomaly"] == [True]
 
 
+@pytest.mark.parametrize(("rows", "reachable"), [(150, False), (200, True)])
+def test_a_default_run_says_in_its_metrics_whether_alpha_0_01_is_reachable(
+    client: TestClient, rows: int, reachable: bool
+) -> None:
+    # Issue 11 finding 2b: 569 rows held out 57 and nothing said that alpha 0.01 was out of reach.
+    dataset = upload_rows(client, normal_rows(rows, seed=rows), name=f"n{rows}")
+    default = {"fraction": 0.1, "alpha": 0.01}  # the engine's, in place of TINY's
+    run = wait_for_run(
+        client, start_run(client, dataset["id"], f"n{rows}", calibration=default)["id"]
+    )
+    metrics = run["metrics"]
+    answer = client.post(f"/v1/models/n{rows}/anomalies", json={"instances": [[9.0] * 6]}).json()
+    if reachable:
+        assert metrics["n_calibration"] == 99 and metrics["calibration_excluded"] == 0
+        assert metrics["warnings"] == [] == answer["warnings"]
+        assert metrics["threshold"] == answer["threshold"] is not None
+        return
+    assert metrics["n_calibration"] == 15 and metrics["threshold"] is None
+    (warning,) = metrics["warnings"]
+    assert "smallest p-value is 0.0625" in warning and "use alpha >= 0.0625" in warning
+    assert answer["warnings"] == [warning] and answer["is_anomaly"] == [False]
+    version = client.get(f"/v1/models/n{rows}").json()["versions"][0]
+    assert version["metrics"]["warnings"] == [warning]
+
+
 def test_contamination_flags_over_http_as_in_process(client: TestClient) -> None:
     x = normal_rows(400, seed=11)
     dataset = upload_rows(client, x, name="contaminated")
