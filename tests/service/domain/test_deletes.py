@@ -16,13 +16,7 @@ from sqlalchemy.orm import Session
 from service.domain import datasets, registry, runs
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.tables import Blob, BlobChunk, ModelVersion, RunEpoch
-from tests.service.conftest import live_client, normal_rows, start_run, upload_rows, wait_for_run
-
-
-@pytest.fixture(scope="module")
-def client(database_url: str) -> Iterator[TestClient]:
-    with live_client(database_url) as live:
-        yield live
+from tests.service.conftest import normal_rows, train_model, upload_rows
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +77,10 @@ def _fails_and_changes_nothing(
     return before
 
 
-def _trained(client: TestClient, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    dataset = upload_rows(client, normal_rows(120, 4, seed=len(name)), name=name)
-    run = wait_for_run(client, start_run(client, dataset["id"], name)["id"])
-    assert run["status"] == "succeeded", run
-    return dataset, run
-
-
 def test_a_model_delete_that_fails_leaves_model_versions_aliases_and_blobs(
     client: TestClient, engine: Engine
 ) -> None:
-    _trained(client, "whole")
+    train_model(client, "whole")
     again = client.post(
         "/v1/models/whole/calibrate", json={"instances": normal_rows(40, 4).tolist()}
     )
@@ -109,7 +96,7 @@ def test_a_model_delete_that_fails_leaves_model_versions_aliases_and_blobs(
 
 
 def test_a_version_delete_that_fails_leaves_the_version(client: TestClient, engine: Engine) -> None:
-    _trained(client, "versioned")
+    train_model(client, "versioned")
     made = client.post(
         "/v1/models/versioned/calibrate", json={"instances": normal_rows(40, 4).tolist()}
     )
@@ -124,7 +111,7 @@ def test_a_version_delete_that_fails_leaves_the_version(client: TestClient, engi
 def test_a_run_delete_that_fails_keeps_its_epochs_and_its_version_s_link(
     client: TestClient, engine: Engine
 ) -> None:
-    _, run = _trained(client, "ran")
+    _, run = train_model(client, "ran")
     before = _fails_and_changes_nothing(engine, "runs", lambda s: runs.delete_run(s, run["id"]))
     assert any(link == run["id"] for _, _, link in before["versions"])
     assert len(client.get(f"/v1/runs/{run['id']}/epochs").json()["items"]) == 3
