@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models import Detector, DetectorConfig
+from service.domain.registry import load_checkpoint, resolve_ref
+from service.store.db import make_engine, make_session_factory, transaction
 from tests.service.conftest import is_problem, normal_rows, start_run, upload_rows, wait_for_run
 
 
@@ -162,7 +164,18 @@ def test_a_default_run_says_in_its_metrics_whether_alpha_0_01_is_reachable(
     assert version["metrics"]["warnings"] == [warning]
 
 
-def test_contamination_flags_over_http_as_in_process(client: TestClient) -> None:
+def _registered_detector(database_url: str, ref: str) -> Detector:
+    """The checkpoint the service registered for `ref`, loaded in this process."""
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            _, version = resolve_ref(session, ref)
+            return Detector.from_bytes(load_checkpoint(session, version))
+    finally:
+        engine.dispose()
+
+
+def test_contamination_flags_over_http_as_in_process(client: TestClient, database_url: str) -> None:
     x = normal_rows(400, seed=11)
     dataset = upload_rows(client, x, name="contaminated")
     calibration = {"fraction": 0.2, "alpha": 0.05, "contamination": 0.1}
@@ -176,6 +189,10 @@ def test_contamination_flags_over_http_as_in_process(client: TestClient) -> None
     assert 0.05 <= flagged <= 0.15
     detector = Detector(DetectorConfig.from_dict(run["config"])).fit(x)
     assert float(np.mean(detector.predict(x))) == pytest.approx(flagged, abs=0.05)
+    served = _registered_detector(database_url, "shares")  # the very Detector that answered
+    found = served.assess(x)
+    assert found.rule == "contamination" and found.threshold == answer["threshold"]
+    assert found.is_anomaly.tolist() == answer["is_anomaly"]
     by_alpha = client.post(
         "/v1/models/shares/anomalies", json={"instances": x.tolist(), "alpha": 0.05}
     ).json()
