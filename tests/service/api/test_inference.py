@@ -133,6 +133,13 @@ def test_an_unreachable_alpha_is_a_warning_not_silence(
     ).json()
     assert answer["threshold"] is None and answer["is_anomaly"] == [False]
     assert "60 calibration rows" in answer["warnings"][0]
+    binary = client.post(  # issue 11 finding 5: a null threshold dropped its header
+        "/v1/models/tiny/anomalies?alpha=0.01",
+        content=_npy(np.full((1, 6), 1e3)),
+        headers={"content-type": "application/x-npy", "accept": "application/x-npy"},
+    )
+    assert binary.headers["x-hourglass-threshold"] == "none"
+    assert binary.headers["x-hourglass-warnings"] == answer["warnings"][0]
     reachable = client.post(
         "/v1/models/tiny/anomalies", json={"instances": [[1e3] * 6], "alpha": 0.05}
     ).json()
