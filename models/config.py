@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
 
+from models.calibration import rows_to_reach
 from models.choices import (
     Activation,
     Device,
@@ -233,6 +234,12 @@ class TrainingConfig(Checked):
 class CalibrationConfig(Checked):
     """How rows are scored, and the held-out share of rows whose scores make the p-values.
 
+    The held-out rows are at least the `rows_to_reach(alpha)` that alpha needs (99 for 0.01)
+    whenever that leaves half the rows for training (`calibration_rows`), so a default run on
+    198 rows or more can always reach alpha 0.01. `fence` (default 3.5) leaves out held-out rows
+    whose log-score is that many robust standard deviations above the median: anomalies among
+    the training rows that would otherwise hide every other anomaly (models/calibration.py).
+
     `scoring`: "masked" (default) is "feature_normalized" on masked-cell errors: each cell's error
     when it was hidden from the net (models/masking.py); "feature_normalized" divides each
     feature's squared reconstruction error by its median on the training rows and averages the
@@ -242,7 +249,8 @@ class CalibrationConfig(Checked):
 
     fraction: float = knob(
         0.1,
-        "Share of the rows held out (never trained on) whose scores make the p-values.",
+        "Share of the rows held out (never trained on) whose scores make the p-values; at least "
+        "the rows alpha needs (99 for 0.01) when half the rows remain for training.",
         low=0.01,
         high=0.5,
     )
@@ -258,6 +266,15 @@ class CalibrationConfig(Checked):
         "quantile of the training scores are flagged (unless a request gives alpha).",
         low=1e-6,
         high=0.5,
+    )
+    fence: float | None = knob(
+        3.5,
+        "Held-out rows whose log-score lies more than this many robust standard deviations "
+        "(1.4826 x MAD) above the median are taken for anomalies among the training rows and "
+        "left out of the p-values (never so many that alpha becomes unreachable); null keeps "
+        "every held-out row.",
+        low=1.0,
+        high=100.0,
     )
     scoring: str = knob(
         "masked",
@@ -317,9 +334,17 @@ class DetectorConfig:
 
     def split_sizes(self, n_rows: int) -> tuple[int, int, int]:
         """How many of `n_rows` rows go to calibration, validation and training."""
-        n_cal = max(1, round(self.calibration.fraction * n_rows))
+        n_cal = calibration_rows(n_rows, self.calibration.fraction, self.calibration.alpha)
         n_val = round(self.training.validation_fraction * (n_rows - n_cal))
         return n_cal, n_val, n_rows - n_cal - n_val
+
+
+def calibration_rows(n_rows: int, fraction: float, alpha: float) -> int:
+    """`fraction` of the rows, but at least the rows `alpha` needs when that leaves half of them
+    for training (with fewer rows alpha stays out of reach, and the run says so in `warnings`)."""
+    share = max(1, round(fraction * n_rows))
+    needed = rows_to_reach(alpha)
+    return max(share, needed) if needed <= n_rows // 2 else share
 
 
 def _check_keys(prefix: str, data: object, allowed: dict[str, Any] | set[str]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from models.calibration import Calibration
+from models.calibration import Calibration, smallest_alpha
 from models.errors import InvalidInput
 
 RULES = ("alpha", "contamination")
@@ -42,11 +42,6 @@ def check_alpha(alpha: float) -> float:
     return float(alpha)
 
 
-def smallest_alpha(n_calibration: int) -> float:
-    """The smallest p-value `n_calibration` rows can give: 1 / (n + 1)."""
-    return 1.0 / (n_calibration + 1)
-
-
 def decide(
     scores: np.ndarray,
     calibration: Calibration,
@@ -55,24 +50,23 @@ def decide(
     default_alpha: float,
     contamination_threshold: float | None,
 ) -> Assessment:
-    """Apply the rule to scores computed once: p-values, flags, threshold and warnings."""
+    """Apply the rule to scores computed once: p-values, flags, threshold and warnings.
+
+    The warning of an unreachable alpha comes with either rule: the answer reports that alpha
+    and p-values that cannot reach it."""
     p_values = calibration.p_values(scores)
-    if alpha is None and contamination_threshold is not None:
-        flags = scores > contamination_threshold
-        return Assessment(
-            scores, p_values, flags, "contamination", default_alpha, contamination_threshold
-        )
     level = check_alpha(default_alpha if alpha is None else alpha)
     threshold = calibration.threshold(level)
-    return Assessment(
-        scores,
-        p_values,
-        p_values <= level,
-        "alpha",
-        level,
-        threshold,
-        warnings=unreachable_alpha(calibration.n, level) if math.isinf(threshold) else [],
-    )
+    warnings = unreachable_alpha(calibration.n, level) if threshold == math.inf else []
+    if alpha is None and contamination_threshold is not None:
+        flags, rule, threshold = (
+            scores > contamination_threshold,
+            "contamination",
+            contamination_threshold,
+        )
+    else:
+        flags, rule = p_values <= level, "alpha"
+    return Assessment(scores, p_values, flags, rule, level, threshold, warnings=warnings)
 
 
 def unreachable_alpha(n_calibration: int, alpha: float) -> list[str]:
@@ -80,6 +74,6 @@ def unreachable_alpha(n_calibration: int, alpha: float) -> list[str]:
     low = smallest_alpha(n_calibration)
     return [
         f"alpha {alpha:g} cannot be reached with {n_calibration} calibration rows: the smallest "
-        f"p-value is {low:.4g}, so no row is flagged at this alpha; use alpha >= {low:.4g} or "
+        f"p-value is {low:.4g}, so no p-value is at most alpha; use alpha >= {low:.4g}, or "
         "recalibrate on more normal rows"
     ]

@@ -12,7 +12,7 @@ import torch
 
 from models import masking, scoring, serialization
 from models.autoencoder import Autoencoder, LayerInfo
-from models.calibration import Calibration
+from models.calibration import Calibration, rows_to_reach
 from models.config import DetectorConfig
 from models.decision import Assessment, decide
 from models.errors import InvalidInput
@@ -93,7 +93,8 @@ class Detector(FittedAttributes):
         return Prepared(config, names, scaler, device, split, z, members, started)
 
     def finish(self, prepared: Prepared, result: TrainResult) -> Self:
-        """After training: score weights, calibration and contamination threshold; fitted."""
+        """After training: score weights, calibration (held-out rows, those beyond the fence left
+        out) and contamination threshold; fitted."""
         members, z, split = prepared.members, prepared.z, prepared.split
         for net in members:
             net.eval()
@@ -112,8 +113,10 @@ class Detector(FittedAttributes):
             scaler=prepared.scaler,
             members=members,
             feature_weights=weights,
-            calibration=Calibration.from_scores(
-                score(scoring.member_errors(members, z[split.calibration], masks))
+            calibration=Calibration.held_out(
+                score(scoring.member_errors(members, z[split.calibration], masks)),
+                fence=calibration_config.fence,
+                keep=rows_to_reach(calibration_config.alpha),
             ),
             contamination_threshold=(
                 None if share is None else float(np.quantile(score(train_errors), 1.0 - share))
@@ -196,6 +199,11 @@ class Detector(FittedAttributes):
     def threshold(self, alpha: float | None = None) -> float:
         """The score above which a row is flagged at `alpha` (default: the configured alpha)."""
         return self._decide(np.empty(0), alpha).threshold
+
+    def warnings(self, alpha: float | None = None) -> list[str]:
+        """What answers at `alpha` (default: the configured alpha) cannot promise: an alpha the
+        calibration rows cannot reach, with the smallest one they can."""
+        return self._decide(np.empty(0), alpha).warnings
 
     def predict(self, x: object, alpha: float | None = None) -> np.ndarray:
         """True for rows flagged as anomalies, by the rule `assess` applies."""

@@ -38,6 +38,7 @@ def _document(fitted: Fitted) -> dict[str, Any]:
         "columns": fitted.columns,
         "n_features": len(fitted.columns),
         "contamination_threshold": fitted.contamination_threshold,
+        "calibration": {"excluded": fitted.calibration.excluded},
         "fit": {
             "best_epoch": fitted.best_epoch,
             "stopped": fitted.stopped,
@@ -60,6 +61,8 @@ def from_bytes(data: bytes, *, device: torch.device) -> Fitted:
 def _restore(tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torch.device) -> Fitted:
     if "scoring.weights" not in tensors:  # written before scoring existed: plain MSE
         doc["config"]["calibration"].setdefault("scoring", "mse")
+    if "calibration" not in doc:  # written before the fence: every held-out row calibrates
+        doc["config"]["calibration"].setdefault("fence", None)
     config = DetectorConfig.from_dict(doc["config"])
     n_features = int(doc["n_features"])
     columns = [str(c) for c in doc["columns"]]
@@ -80,7 +83,10 @@ def _restore(tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torc
         ),
         members=[_member(tensors, i, n_features, config, device) for i in range(n_members)],
         feature_weights=feature_weights,
-        calibration=Calibration(scores=tensors["calibration.scores"].numpy().astype(np.float64)),
+        calibration=Calibration(
+            scores=tensors["calibration.scores"].numpy().astype(np.float64),
+            excluded=int(doc.get("calibration", {}).get("excluded", 0)),
+        ),
         contamination_threshold=None if threshold is None else float(threshold),
         history=[
             EpochRecord(int(e), float(t), None if v is None else float(v), float(s))

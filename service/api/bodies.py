@@ -113,6 +113,11 @@ def query_parameters(schema: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
+UPLOADED_FILE = {
+    "type": "string",
+    "format": "binary",
+    "description": "The table: CSV, Parquet, `.npy` or JSON, by its name or its content.",
+}
 
 
 def request_body(
@@ -145,7 +150,7 @@ def upload_body(schema: type[BaseModel], *, raw: tuple[str, ...], query: type[Ba
             "type": "object",
             "required": ["file"],
             "additionalProperties": False,
-            "properties": {"file": {"type": "string", "format": "binary"}, **fields},
+            "properties": {"file": UPLOADED_FILE, **fields},
         }
     }
     content.update(dict.fromkeys(raw, BINARY))

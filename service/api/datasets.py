@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from service.api.bodies import content_type, parse_json_object, upload_body, validate_options
 from service.api.deps import TRAIN, SessionDep
-from service.api.schemas.common import Limit, Offset, PathId
+from service.api.schemas.common import DatasetId, Limit, Offset
 from service.api.schemas.datasets import (
     DatasetCreate,
     DatasetMeta,
@@ -116,13 +116,13 @@ def list_datasets(
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead)
-def get_dataset(dataset_id: PathId, session: Session = SessionDep) -> DatasetRead:
+def get_dataset(dataset_id: DatasetId, session: Session = SessionDep) -> DatasetRead:
     """One dataset."""
     return DatasetRead.model_validate(domain.get_dataset(session, dataset_id))
 
 
 @router.delete("/{dataset_id}", status_code=204, response_class=Response)
-def delete_dataset(dataset_id: PathId, session: Session = SessionDep) -> Response:
+def delete_dataset(dataset_id: DatasetId, session: Session = SessionDep) -> Response:
     """Delete a dataset that no run references."""
     domain.delete_dataset(session, dataset_id)
     return Response(status_code=204)

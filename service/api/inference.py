@@ -35,6 +35,7 @@ from service.api.bodies import (
 )
 from service.api.deps import INFER, Services, get_services
 from service.api.metrics import INFERENCE_ROWS
+from service.api.schemas.common import ModelRef
 from service.api.schemas.inference import (
     ROW_FIELDS,
     AnomaliesOptions,
@@ -79,7 +80,7 @@ class Call:
 
 
 async def inference_call(
-    ref: str, request: Request, services: Services = Depends(get_services)
+    ref: ModelRef, request: Request, services: Services = Depends(get_services)
 ) -> Call:
     """The request's parts; the body is read once (the size cap is enforced by middleware)."""
     return Call(ref, request, await request.body(), services)

@@ -17,7 +17,7 @@ from service.api.bodies import (
     validate_options,
 )
 from service.api.deps import ADMIN, INFER, TRAIN, Services, SessionDep, get_services
-from service.api.schemas.common import PathId
+from service.api.schemas.common import ModelName, ModelRef, VersionNumber
 from service.api.schemas.registry import (
     AliasUpdate,
     CalibrateRequest,
@@ -35,7 +35,10 @@ from service.domain.datasets import load_dataset_array
 from service.errors import BadInput
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-ALIAS = Path(pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,99}$")
+ALIAS = Path(
+    pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,99}$",
+    description="An alias: a letter, then up to 99 of A-Za-z0-9._- (never a number).",
+)
 
 
 @router.get("", response_model=ModelPage, dependencies=[INFER])
@@ -46,7 +49,7 @@ def list_models(session: Session = SessionDep) -> ModelPage:
 
 
 @router.get("/{name}", response_model=ModelRead, dependencies=[INFER])
-def get_model(name: str, session: Session = SessionDep) -> ModelRead:
+def get_model(name: ModelName, session: Session = SessionDep) -> ModelRead:
     """A model with its aliases and versions."""
     detail = registry.describe_model(session, name)
     versions = [VersionRead.model_validate(v) for v in detail.versions]
@@ -60,7 +63,7 @@ def get_model(name: str, session: Session = SessionDep) -> ModelRead:
     openapi_extra=request_body(AliasUpdate),
 )
 def set_alias(
-    name: str,
+    name: ModelName,
     alias: str = ALIAS,
     body: AliasUpdate = json_body(AliasUpdate),
     session: Session = SessionDep,
@@ -73,7 +76,7 @@ def set_alias(
 @router.delete(
     "/{name}/aliases/{alias}", status_code=204, response_class=Response, dependencies=[ADMIN]
 )
-def delete_alias(name: str, alias: str = ALIAS, session: Session = SessionDep) -> Response:
+def delete_alias(name: ModelName, alias: str = ALIAS, session: Session = SessionDep) -> Response:
     """Remove an alias."""
     registry.delete_alias(session, name, alias)
     return Response(status_code=204)
@@ -81,7 +84,7 @@ def delete_alias(name: str, alias: str = ALIAS, session: Session = SessionDep) -
 
 @router.get("/{ref}/layers", response_model=list[LayerRead], dependencies=[INFER])
 def list_layers(
-    ref: str, session: Session = SessionDep, services: Services = Depends(get_services)
+    ref: ModelRef, session: Session = SessionDep, services: Services = Depends(get_services)
 ) -> list[LayerRead]:
     """The hidden layers whose activations `embed` can return."""
     target, _ = services.lookup.resolve(session, ref)
@@ -94,14 +97,16 @@ def list_layers(
     response_class=Response,
     dependencies=[ADMIN],
 )
-def delete_version(name: str, version: PathId, session: Session = SessionDep) -> Response:
+def delete_version(
+    name: ModelName, version: VersionNumber, session: Session = SessionDep
+) -> Response:
     """Delete a version (409 while an alias points at it); unused blobs go too."""
     registry.delete_version(session, name, version)
     return Response(status_code=204)
 
 
 @router.delete("/{name}", status_code=204, response_class=Response, dependencies=[ADMIN])
-def delete_model(name: str, session: Session = SessionDep) -> Response:
+def delete_model(name: ModelName, session: Session = SessionDep) -> Response:
     """Delete a model with all its versions and aliases; unused blobs go too."""
     registry.delete_model(session, name)
     return Response(status_code=204)
@@ -115,7 +120,7 @@ def delete_model(name: str, session: Session = SessionDep) -> Response:
     openapi_extra=request_body(CalibrateRequest, binary=(NPY,)),
 )
 async def recalibrate_version(
-    ref: str,
+    ref: ModelRef,
     request: Request,
     session: Session = SessionDep,
     services: Services = Depends(get_services),

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from service.api.bodies import json_body, request_body
 from service.api.deps import TRAIN, Services, SessionDep, get_services
-from service.api.schemas.common import Limit, Offset, PathId
+from service.api.schemas.common import Limit, Offset, RunId
 from service.api.schemas.runs import (
     EpochPage,
     EpochRead,
@@ -35,7 +35,12 @@ def read_run(run: Run) -> RunRead:
 @router.post("", status_code=202, response_model=RunRead, openapi_extra=request_body(RunCreate))
 def create_run(
     body: RunCreate = json_body(RunCreate),
-    idempotency_key: str | None = Header(default=None, max_length=200),
+    idempotency_key: str | None = Header(
+        default=None,
+        max_length=200,
+        description="A retried POST with the same key returns the same run (409 with a "
+        "different body).",
+    ),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> RunRead:
@@ -53,8 +58,10 @@ def create_run(
 
 @router.get("", response_model=RunPage)
 def list_runs(
-    status: RunStatus | None = None,
-    model_name: str | None = Query(default=None, max_length=200),
+    status: RunStatus | None = Query(default=None, description="Only runs in this status."),
+    model_name: str | None = Query(
+        default=None, max_length=200, description="Only runs that train this model."
+    ),
     limit: Limit = 50,
     offset: Offset = 0,
     session: Session = SessionDep,
@@ -67,26 +74,26 @@ def list_runs(
 
 
 @router.get("/{run_id}", response_model=RunRead)
-def get_run(run_id: PathId, session: Session = SessionDep) -> RunRead:
+def get_run(run_id: RunId, session: Session = SessionDep) -> RunRead:
     """One run with its progress and metrics."""
     return read_run(domain.get_run(session, run_id))
 
 
 @router.get("/{run_id}/epochs", response_model=EpochPage)
-def list_epochs(run_id: PathId, session: Session = SessionDep) -> EpochPage:
+def list_epochs(run_id: RunId, session: Session = SessionDep) -> EpochPage:
     """The epochs recorded so far; grows while the run trains."""
     epochs = domain.list_epochs(session, run_id)
     return EpochPage(items=[EpochRead.model_validate(e) for e in epochs])
 
 
 @router.delete("/{run_id}", status_code=204, response_class=Response)
-def delete_run(run_id: PathId, session: Session = SessionDep) -> Response:
+def delete_run(run_id: RunId, session: Session = SessionDep) -> Response:
     """Delete a finished run and its epochs (409 while it is queued or running)."""
     domain.delete_run(session, run_id)
     return Response(status_code=204)
 
 
 @router.post("/{run_id}/cancel", status_code=202, response_model=RunRead)
-def cancel_run(run_id: PathId, session: Session = SessionDep) -> RunRead:
+def cancel_run(run_id: RunId, session: Session = SessionDep) -> RunRead:
     """Cancel a queued run, or stop a running one after its current epoch."""
     return read_run(domain.cancel_run(session, run_id))

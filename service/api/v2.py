@@ -19,6 +19,7 @@ from models import __version__
 from service.api.bodies import request_body
 from service.api.deps import INFER, Services, get_services
 from service.api.metrics import INFERENCE_ROWS
+from service.api.schemas.common import ModelName, VersionRef
 from service.api.schemas.v2 import (
     OUTPUTS,
     InferRequest,
@@ -97,7 +98,9 @@ def _versions(services: Services, name: str) -> list[str]:
 
 
 @models.get("/{name}", response_model=ModelMetadata, operation_id="modelMetadata")
-async def model_metadata(name: str, services: Services = Depends(get_services)) -> ModelMetadata:
+async def model_metadata(
+    name: ModelName, services: Services = Depends(get_services)
+) -> ModelMetadata:
     """The model's versions and its input and output tensors."""
     target = await _target(services, _ref(name, None))
     return _metadata(target, await run_in_threadpool(_versions, services, name))
@@ -107,7 +110,7 @@ async def model_metadata(name: str, services: Services = Depends(get_services)) 
     "/{name}/versions/{version}", response_model=ModelMetadata, operation_id="versionMetadata"
 )
 async def version_metadata(
-    name: str, version: str, services: Services = Depends(get_services)
+    name: ModelName, version: VersionRef, services: Services = Depends(get_services)
 ) -> ModelMetadata:
     """One version's input and output tensors."""
     target = await _target(services, _ref(name, version))
@@ -115,7 +118,7 @@ async def version_metadata(
 
 
 @models.get("/{name}/ready", response_model=ModelReady, operation_id="modelReady")
-async def model_ready(name: str, services: Services = Depends(get_services)) -> ModelReady:
+async def model_ready(name: ModelName, services: Services = Depends(get_services)) -> ModelReady:
     """200 when the model resolves and its Detector loads (404 when there is none)."""
     await _target(services, _ref(name, None))
     return ModelReady(name=name, ready=True)
@@ -125,7 +128,7 @@ async def model_ready(name: str, services: Services = Depends(get_services)) -> 
     "/{name}/versions/{version}/ready", response_model=ModelReady, operation_id="versionReady"
 )
 async def version_ready(
-    name: str, version: str, services: Services = Depends(get_services)
+    name: ModelName, version: VersionRef, services: Services = Depends(get_services)
 ) -> ModelReady:
     """200 when the version resolves and its Detector loads."""
     await _target(services, _ref(name, version))
@@ -140,7 +143,7 @@ _INFER = {
 
 @models.post("/{name}/infer", operation_id="modelInfer", **_INFER)
 async def model_infer(
-    name: str, request: Request, services: Services = Depends(get_services)
+    name: ModelName, request: Request, services: Services = Depends(get_services)
 ) -> Response:
     """Embeddings, reconstructions, scores, p-values and flags of the input rows."""
     return await _infer(services, _ref(name, None), request)
@@ -148,7 +151,10 @@ async def model_infer(
 
 @models.post("/{name}/versions/{version}/infer", operation_id="versionInfer", **_INFER)
 async def version_infer(
-    name: str, version: str, request: Request, services: Services = Depends(get_services)
+    name: ModelName,
+    version: VersionRef,
+    request: Request,
+    services: Services = Depends(get_services),
 ) -> Response:
     """As `modelInfer`, for one version (a number or an alias)."""
     return await _infer(services, _ref(name, version), request)

@@ -7,18 +7,18 @@ the new version records where its calibration came from. Too few rows for the ve
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from models import Detector
+from models.calibration import rows_to_reach
 from models.serialization import calibration_to_bytes
 from service.domain.arrays import FloatArray, check_width
 from service.domain.inference import engine_call
 from service.domain.lookup import DetectorCache
-from service.domain.registry import finite_or_none, resolve_ref
+from service.domain.registry import calibration_metrics, resolve_ref
 from service.errors import BadRows
 from service.store import blobs
 from service.store import registry as store
@@ -35,11 +35,6 @@ class Recalibrated:
     detector: Detector
 
 
-def minimum_rows(alpha: float) -> int:
-    """Calibration rows needed for a p-value to reach `alpha`: ceil(1 / alpha) − 1."""
-    return max(1, math.ceil(1.0 / alpha - 1e-9) - 1)
-
-
 def recalibrate(
     session: Session,
     cache: DetectorCache,
@@ -54,7 +49,7 @@ def recalibrate(
     detector = cache.get(session, version)
     x = check_width(x, width=len(version.columns), field=field)
     alpha = detector.config_.calibration.alpha
-    needed = minimum_rows(alpha)
+    needed = rows_to_reach(alpha)
     if x.shape[0] < needed:
         msg = (
             f"{field}: {x.shape[0]} rows are too few to calibrate at alpha {alpha:g}; at least "
@@ -71,7 +66,7 @@ def recalibrate(
         checkpoint_blob_id=version.checkpoint_blob_id,
         columns=list(version.columns),
         code_size=version.code_size,
-        metrics={**version.metrics, "threshold": finite_or_none(recalibrated.threshold())},
+        metrics={**version.metrics, **calibration_metrics(recalibrated)},
         calibration_blob_id=blob.id,
         calibration_source={**source, "rows": int(x.shape[0]), "from_version": version.version},
     )

@@ -52,8 +52,19 @@ def detector_metrics(detector: Detector) -> dict[str, Any]:
         "train_loss": float(detector.train_loss_),
         "val_loss": None if val_loss is None else float(val_loss),
         "best_epoch": int(detector.best_epoch_),
-        "threshold": finite_or_none(detector.threshold()),
         "seconds": float(detector.fit_seconds_),
+        **calibration_metrics(detector),
+    }
+
+
+def calibration_metrics(detector: Detector) -> dict[str, Any]:
+    """What the calibration gives at the configured alpha: the threshold, how many rows make the
+    p-values and how many the fence left out, and `warnings` (an alpha out of reach)."""
+    return {
+        "threshold": finite_or_none(detector.threshold()),
+        "n_calibration": detector.calibration_.n,
+        "calibration_excluded": detector.calibration_.excluded,
+        "warnings": detector.warnings(),
     }
 
 
@@ -71,7 +82,11 @@ def register_version(
         columns=list(detector.columns_),
         code_size=int(detector.config_.architecture.code_size or 0),
         metrics=detector_metrics(detector),
-        calibration_source={"split": "training", "rows": detector.calibration_.n},
+        calibration_source={
+            "split": "training",
+            "rows": detector.calibration_.n,
+            "excluded": detector.calibration_.excluded,
+        },
     )
 
 

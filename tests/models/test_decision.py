@@ -79,3 +79,12 @@ def test_the_detector_s_contamination_flags_that_share_of_training_rows() -> Non
     assert found.rule == "contamination"
     assert found.is_anomaly.mean() == pytest.approx(0.1, abs=0.02)
     assert det.assess(rows, alpha=0.01).rule == "alpha"
+
+
+def test_the_contamination_rule_also_says_its_alpha_is_out_of_reach() -> None:
+    calibration = Calibration.from_scores(np.arange(56.0))
+    found = decide(
+        np.array([1e9]), calibration, alpha=None, default_alpha=0.01, contamination_threshold=5.0
+    )
+    assert found.rule == "contamination" and found.is_anomaly.tolist() == [True]
+    assert found.threshold == 5.0 and "0.01754" in found.warnings[0]

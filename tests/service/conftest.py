@@ -159,6 +159,14 @@ def trained(client: TestClient) -> dict[str, Any]:
     return run | {"dataset": dataset}
 
 
+def train_model(client: TestClient, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Upload 120 rows of 4 columns named after the model and train it: (dataset, run)."""
+    dataset = upload_rows(client, normal_rows(120, 4, seed=len(name)), name=name)
+    run = wait_for_run(client, start_run(client, dataset["id"], name)["id"])
+    assert run["status"] == "succeeded", run
+    return dataset, run
+
+
 def is_problem(response: Any, status: int) -> dict[str, Any]:
     """Assert an RFC 9457 problem document with `status`; return it."""
     assert response.status_code == status, response.text

@@ -18,9 +18,19 @@ def _utc(value: datetime) -> str:
 
 MAX_ID = 2**31 - 1  # INTEGER columns on both databases
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
-Limit = Annotated[int, Query(ge=1, le=500)]
+RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="The run's id.")]
+DatasetId = Annotated[int, Path(ge=1, le=MAX_ID, description="The dataset's id.")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="A version number of the model.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip (newest first).")]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+REF_SYNTAX = (
+    "Which version answers: `name` (the model's `production` alias if it has one, else its "
+    "newest version), `name@3` (version 3) or `name@staging` (the version alias `staging` "
+    "points at)."
+)
+ModelRef = Annotated[str, Path(description=REF_SYNTAX)]
+VersionRef = Annotated[str, Path(description="A version number (`3`) or an alias (`staging`).")]
+ModelName = Annotated[str, Path(description="The model's name (a run's `model_name`).")]
 
 Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
 

@@ -12,7 +12,9 @@ from service.api.schemas.common import Strict, Timestamp
 class DatasetMeta(Strict):
     """Everything of a JSON dataset but its rows (which numpy reads, for speed)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="A label of your choice."
+    )
     columns: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
         default=None, description="One unique name per column. Default: f0…fn."
     )
@@ -37,7 +39,9 @@ class DatasetCreate(DatasetMeta):
 class UploadQuery(Strict):
     """How to read an uploaded file: query parameters, or form fields beside `file`."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="A label of your choice."
+    )
     header: Literal["auto", "true", "false"] = Field(
         default="auto",
         description="CSV: does the first row name the columns? auto: yes unless every cell of "

@@ -44,7 +44,7 @@ class ModelRead(BaseModel):
 
 class AliasUpdate(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 3}]})
-    version: int = Field(ge=1, le=MAX_ID)
+    version: int = Field(ge=1, le=MAX_ID, description="The version the alias points at.")
 
 
 class LayerRead(BaseModel):
@@ -57,7 +57,9 @@ class LayerRead(BaseModel):
 class CalibrateSource(Strict):
     """Which stored dataset holds the normal rows (when they are not sent as `instances`)."""
 
-    dataset_id: Id | SkipJsonSchema[None] = None
+    dataset_id: Id | SkipJsonSchema[None] = Field(
+        default=None, description="A stored dataset of normal rows."
+    )
 
 
 class CalibrateRequest(CalibrateSource):
@@ -67,10 +69,12 @@ class CalibrateRequest(CalibrateSource):
         extra="forbid",
         json_schema_extra={
             "oneOf": [{"required": ["dataset_id"]}, {"required": ["instances"]}],
-            "examples": [{"dataset_id": 2}, {"instances": [[0.5, 1.2, -0.3], [0.4, 1.0, -0.1]]}],
+            "examples": [{"dataset_id": 1}, {"instances": [[0.5, 1.2, -0.3], [0.4, 1.0, -0.1]]}],
         },
     )
-    instances: Rows | SkipJsonSchema[None] = None
+    instances: Rows | SkipJsonSchema[None] = Field(
+        default=None, description="Normal rows in the model's column order."
+    )
 
 
 class CalibrationRead(BaseModel):

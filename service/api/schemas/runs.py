@@ -39,7 +39,8 @@ def bounds(section: type[Any], name: str) -> Any:
 
 class _Section(Strict):
     """Omitted fields take the engine's defaults. Only fields whose engine value may be None
-    (derived sizes and epochs, no clipping, no contamination) are documented as nullable."""
+    (derived sizes and epochs, no clipping, no contamination, no fence) are documented as
+    nullable."""
 
 
 A, P, T, C = ArchitectureConfig, PreprocessingConfig, TrainingConfig, CalibrationConfig
@@ -100,6 +101,7 @@ class CalibrationIn(_Section):
     contamination: Annotated[float, bounds(C, "contamination")] | None = engine_field(
         C, "contamination"
     )
+    fence: Annotated[float, bounds(C, "fence")] | None = engine_field(C, "fence")
     scoring: choices.Scoring | Unset = engine_field(C, "scoring")
 
 
@@ -126,10 +128,20 @@ class RunCreate(_Section):
     model_name: str = Field(
         pattern=NAME_PATTERN, description="Register the trained model as a version of this name."
     )
-    architecture: ArchitectureIn | None = None
-    preprocessing: PreprocessingIn | None = None
-    training: TrainingIn | None = None
-    calibration: CalibrationIn | None = None
+    architecture: ArchitectureIn | None = Field(
+        default=None, description="The autoencoder's shape and variant."
+    )
+    preprocessing: PreprocessingIn | None = Field(
+        default=None, description="How columns are scaled before training."
+    )
+    training: TrainingIn | None = Field(
+        default=None, description="Optimiser, batches, epochs, early stopping, seed and device."
+    )
+    calibration: CalibrationIn | None = Field(
+        default=None,
+        description="How rows are scored and flagged: the held-out rows of the p-values, alpha, "
+        "contamination and the fence.",
+    )
 
     def partial_config(self) -> dict[str, Any]:
         """The config sections as given; omitted fields (not explicit nulls) are left out."""
@@ -148,8 +160,25 @@ class RunMetrics(BaseModel):
     train_loss: float | None = None
     val_loss: float | None = None
     best_epoch: int | None = None
-    threshold: float | None = None
+    threshold: float | None = Field(
+        default=None,
+        description="The score above which a row is flagged at the run's alpha; null when the "
+        "calibration rows cannot reach it.",
+    )
     seconds: float | None = None
+    n_calibration: int | None = Field(
+        default=None, description="Held-out rows whose scores make the p-values."
+    )
+    calibration_excluded: int | None = Field(
+        default=None,
+        description="Held-out rows left out beyond `calibration.fence` (anomalies among the "
+        "training rows).",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the model's answers cannot promise, e.g. an alpha its calibration "
+        "rows cannot reach, with the smallest one they can.",
+    )
 
 
 class RunRead(BaseModel):

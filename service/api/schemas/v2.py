@@ -59,11 +59,11 @@ class ModelMetadata(BaseModel):
 
 
 class InferInput(_Message):
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, description="Any name: the model has one input tensor.")
     shape: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)] = Field(
         description="[rows, columns]; the columns in the model's order."
     )
-    datatype: Datatype
+    datatype: Datatype = Field(description="The element type of `data` (or the binary bytes).")
     parameters: dict[str, Parameter] | SkipJsonSchema[None] = Field(
         default=None,
         description="`binary_data_size`: the tensor is that many raw little-endian bytes after "
@@ -75,7 +75,9 @@ class InferInput(_Message):
 
 
 class RequestedOutput(_Message):
-    name: Literal["embeddings", "reconstructions", "scores", "p_values", "is_anomaly"]
+    name: Literal["embeddings", "reconstructions", "scores", "p_values", "is_anomaly"] = Field(
+        description="An output tensor to return."
+    )
     parameters: dict[str, Parameter] | SkipJsonSchema[None] = Field(
         default=None, description="`binary_data`: true for raw bytes after the JSON header."
     )
@@ -102,13 +104,17 @@ class InferRequest(_Message):
             ]
         },
     )
-    id: str | SkipJsonSchema[None] = Field(default=None, max_length=200)
+    id: str | SkipJsonSchema[None] = Field(
+        default=None, max_length=200, description="Echoed in the answer."
+    )
     parameters: dict[str, Parameter] | SkipJsonSchema[None] = Field(
         default=None,
         description="`alpha` (0–1) for is_anomaly and p-values' rule; `layer` (a hidden-layer "
         "index) for embeddings; `binary_data_output`: every output as raw bytes.",
     )
-    inputs: Annotated[list[InferInput], Field(min_length=1, max_length=1)]
+    inputs: Annotated[list[InferInput], Field(min_length=1, max_length=1)] = Field(
+        description="Exactly one tensor: the rows."
+    )
     outputs: list[RequestedOutput] | SkipJsonSchema[None] = Field(
         default=None, description="Default: every output."
     )

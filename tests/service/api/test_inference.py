@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models import Detector, DetectorConfig
+from service.domain.registry import load_checkpoint, resolve_ref
+from service.store.db import make_engine, make_session_factory, transaction
 from tests.service.conftest import is_problem, normal_rows, start_run, upload_rows, wait_for_run
 
 
@@ -131,13 +133,56 @@ def test_an_unreachable_alpha_is_a_warning_not_silence(
     ).json()
     assert answer["threshold"] is None and answer["is_anomaly"] == [False]
     assert "60 calibration rows" in answer["warnings"][0]
+    binary = client.post(  # issue 11 finding 5: a null threshold dropped its header
+        "/v1/models/tiny/anomalies?alpha=0.01",
+        content=_npy(np.full((1, 6), 1e3)),
+        headers={"content-type": "application/x-npy", "accept": "application/x-npy"},
+    )
+    assert binary.headers["x-hourglass-threshold"] == "none"
+    assert binary.headers["x-hourglass-warnings"] == answer["warnings"][0]
     reachable = client.post(
         "/v1/models/tiny/anomalies", json={"instances": [[1e3] * 6], "alpha": 0.05}
     ).json()
     assert reachable["warnings"] == [] and reachable["is_anomaly"] == [True]
 
 
-def test_contamination_flags_over_http_as_in_process(client: TestClient) -> None:
+@pytest.mark.parametrize(("rows", "reachable"), [(150, False), (200, True)])
+def test_a_default_run_says_in_its_metrics_whether_alpha_0_01_is_reachable(
+    client: TestClient, rows: int, reachable: bool
+) -> None:
+    # Issue 11 finding 2b: 569 rows held out 57 and nothing said that alpha 0.01 was out of reach.
+    dataset = upload_rows(client, normal_rows(rows, seed=rows), name=f"n{rows}")
+    default = {"fraction": 0.1, "alpha": 0.01}  # the engine's, in place of TINY's
+    run = wait_for_run(
+        client, start_run(client, dataset["id"], f"n{rows}", calibration=default)["id"]
+    )
+    metrics = run["metrics"]
+    answer = client.post(f"/v1/models/n{rows}/anomalies", json={"instances": [[9.0] * 6]}).json()
+    if reachable:
+        assert metrics["n_calibration"] == 99 and metrics["calibration_excluded"] == 0
+        assert metrics["warnings"] == [] == answer["warnings"]
+        assert metrics["threshold"] == answer["threshold"] is not None
+        return
+    assert metrics["n_calibration"] == 15 and metrics["threshold"] is None
+    (warning,) = metrics["warnings"]
+    assert "smallest p-value is 0.0625" in warning and "use alpha >= 0.0625" in warning
+    assert answer["warnings"] == [warning] and answer["is_anomaly"] == [False]
+    version = client.get(f"/v1/models/n{rows}").json()["versions"][0]
+    assert version["metrics"]["warnings"] == [warning]
+
+
+def _registered_detector(database_url: str, ref: str) -> Detector:
+    """The checkpoint the service registered for `ref`, loaded in this process."""
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            _, version = resolve_ref(session, ref)
+            return Detector.from_bytes(load_checkpoint(session, version))
+    finally:
+        engine.dispose()
+
+
+def test_contamination_flags_over_http_as_in_process(client: TestClient, database_url: str) -> None:
     x = normal_rows(400, seed=11)
     dataset = upload_rows(client, x, name="contaminated")
     calibration = {"fraction": 0.2, "alpha": 0.05, "contamination": 0.1}
@@ -151,6 +196,10 @@ def test_contamination_flags_over_http_as_in_process(client: TestClient) -> None
     assert 0.05 <= flagged <= 0.15
     detector = Detector(DetectorConfig.from_dict(run["config"])).fit(x)
     assert float(np.mean(detector.predict(x))) == pytest.approx(flagged, abs=0.05)
+    served = _registered_detector(database_url, "shares")  # the very Detector that answered
+    found = served.assess(x)
+    assert found.rule == "contamination" and found.threshold == answer["threshold"]
+    assert found.is_anomaly.tolist() == answer["is_anomaly"]
     by_alpha = client.post(
         "/v1/models/shares/anomalies", json={"instances": x.tolist(), "alpha": 0.05}
     ).json()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +17,7 @@ from tests.service.conftest import (
     migrate,
     normal_rows,
     start_run,
+    train_model,
     upload_rows,
     wait_for_run,
 )
@@ -37,18 +37,11 @@ def _blobs(url: str) -> int:
     return int(count)
 
 
-def _trained(client: TestClient, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    dataset = upload_rows(client, normal_rows(120, 4, seed=len(name)), name=name)
-    run = wait_for_run(client, start_run(client, dataset["id"], name)["id"])
-    assert run["status"] == "succeeded", run
-    return dataset, run
-
-
 def test_everything_made_can_be_deleted_and_the_blobs_go_with_it(
     client: TestClient, database_url: str
 ) -> None:
     before = _blobs(database_url)
-    dataset, run = _trained(client, "doomed")
+    dataset, run = train_model(client, "doomed")
     recalibrated = client.post("/v1/models/doomed/calibrate", json={"dataset_id": dataset["id"]})
     assert recalibrated.status_code == 201
     assert _blobs(database_url) == before + 3  # the dataset, the weights, a calibration
@@ -65,7 +58,7 @@ def test_everything_made_can_be_deleted_and_the_blobs_go_with_it(
 
 
 def test_a_version_an_alias_points_at_cannot_be_deleted(client: TestClient) -> None:
-    _trained(client, "kept")
+    train_model(client, "kept")
     second = client.post(
         "/v1/models/kept/calibrate", json={"instances": normal_rows(60, 4).tolist()}
     )

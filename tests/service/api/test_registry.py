@@ -20,7 +20,13 @@ def test_successful_run_registers_a_version(client: TestClient, trained: dict[st
         "best_epoch",
         "threshold",
         "seconds",
+        "n_calibration",
+        "calibration_excluded",
+        "warnings",
     }
+    metrics = trained["metrics"]  # 300 rows, 20 % held out; alpha 0.05 needs 19
+    assert metrics["n_calibration"] + metrics["calibration_excluded"] == 60
+    assert metrics["warnings"] == [] and metrics["threshold"] is not None
     epochs = client.get(f"/v1/runs/{trained['id']}/epochs").json()["items"]
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
     listing = {m["name"]: m for m in client.get("/v1/models").json()["items"]}
@@ -57,17 +63,28 @@ def test_recalibration_registers_a_new_version_and_changes_nothing_else(
     row = {"instances": normal_rows(3, seed=9).tolist(), "alpha": 0.2}
     before = client.post("/v1/models/tiny@1/anomalies", json=row).json()
     shifted = (normal_rows(200, seed=3) * 3.0).tolist()
-    answer = client.post("/v1/models/tiny@1/calibrate", json={"instances": shifted})
-    assert answer.status_code == 201, answer.text
+    assert client.put("/v1/models/tiny/aliases/production", json={"version": 1}).status_code == 200
+    try:
+        answer = client.post("/v1/models/tiny/calibrate", json={"instances": shifted})
+        assert answer.status_code == 201, answer.text
+        detail = client.get("/v1/models/tiny").json()
+        assert detail["aliases"]["production"] == 1  # a user moves aliases, nothing else
+        assert client.post("/v1/models/tiny/anomalies", json=row).json() == before
+    finally:
+        client.delete("/v1/models/tiny/aliases/production")
     made = answer.json()
     assert made["n_calibration"] == 200 and made["from_version"] == 1 and made["version"] > 1
-    versions = {v["version"]: v for v in client.get("/v1/models/tiny").json()["versions"]}
+    versions = {v["version"]: v for v in detail["versions"]}
     assert versions[made["version"]]["calibration_source"] == {
         "body": "instances",
         "rows": 200,
         "from_version": 1,
     }
     assert versions[1]["calibration_source"]["split"] == "training"
+    recalibrated = versions[made["version"]]["metrics"]
+    assert recalibrated["n_calibration"] == 200 and recalibrated["calibration_excluded"] == 0
+    assert recalibrated["threshold"] == made["threshold"] != versions[1]["metrics"]["threshold"]
+    assert recalibrated["warnings"] == []
     assert client.post("/v1/models/tiny@1/anomalies", json=row).json() == before  # immutable
     again = client.post(f"/v1/models/tiny@{made['version']}/anomalies", json=row).json()
     assert again["scores"] == before["scores"] and again["p_values"] != before["p_values"]

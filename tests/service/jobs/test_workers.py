@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import torch
 from sqlalchemy import create_engine, text
 
 from tests.service.conftest import FINISHED, TINY, normal_rows, postgres_database
@@ -277,3 +278,42 @@ def test_sigterm_hands_the_run_back_and_exits(
     assert _pid(run) != busy.pid
     assert deployment.client.post(f"/v1/runs/{run_id}/cancel").status_code == 202
     deployment.wait(run_id, lambda r: r["status"] == "cancelled", timeout=60)
+
+
+def _job_of(url: str, run_id: int) -> tuple[str, str]:
+    """The queue and status of a run's procrastinate job."""
+    engine = create_engine(url)
+    query = text("SELECT queue_name, status FROM procrastinate_jobs WHERE args->>'run_id' = :id")
+    try:
+        with engine.connect() as connection:
+            queue, status = connection.execute(query, {"id": str(run_id)}).one()
+    finally:
+        engine.dispose()
+    return str(queue), str(status)
+
+
+def test_what_a_worker_cannot_train_fails_at_once_or_waits_for_cuda(
+    two_workers: Deployment, dataset_id: int
+) -> None:
+    # Issue 11 finding 8: `devices: 64` started 64 processes on a CPU-only host, and `cuda`
+    # without CUDA failed deep in torch with an AssertionError.
+    deployment = two_workers
+    many = {**TINY, "training": {**TINY["training"], "device": "cpu", "devices": 64}}
+    too_many = deployment.post_run(dataset_id, "too-many", many)  # the API cannot know the host
+    took = deployment.wait(too_many, lambda run: run["status"] in FINISHED, timeout=30)
+    run = deployment.run(too_many)
+    assert run["status"] == "failed" and run["attempts"] == 1 and took < 15
+    assert run["error"].startswith("training.devices: 64 processes were asked for")
+    assert "AssertionError" not in run["error"]
+    if torch.cuda.is_available():
+        return
+    cuda = {**TINY, "training": {**TINY["training"], "device": "cuda"}}
+    waiting = deployment.post_run(dataset_id, "on-cuda", cuda)
+    assert _job_of(deployment.url, waiting) == ("training-cuda", "todo")
+    after = deployment.post_run(dataset_id, "after-cuda", TINY)  # CPU workers take the next one
+    deployment.wait(after, lambda run: run["status"] in FINISHED, timeout=120)
+    assert deployment.run(after)["status"] == "succeeded"
+    assert deployment.run(waiting)["status"] == "queued"
+    assert _job_of(deployment.url, waiting) == ("training-cuda", "todo")
+    assert deployment.client.post(f"/v1/runs/{waiting}/cancel").status_code == 202
+    assert deployment.run(waiting)["status"] == "cancelled"
