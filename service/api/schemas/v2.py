@@ -59,6 +59,19 @@ class ModelMetadata(BaseModel):
 
 
 class InferInput(_Message):
+    model_config = ConfigDict(
+        extra="forbid",
+        # the values come inline, or as raw bytes after the header (binary tensor extension)
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["data"]},
+                {
+                    "required": ["parameters"],
+                    "properties": {"parameters": {"required": ["binary_data_size"]}},
+                },
+            ]
+        },
+    )
     name: str = Field(max_length=200)
     shape: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)] = Field(
         description="[rows, columns]; the columns in the model's order."
