@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import migrate
+from tests.service.conftest import is_problem, migrate
 
 HOURGLASS = str(Path(sys.executable).parent / "hourglass")
 PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -267,3 +267,10 @@ def postgres_api(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
     url = cluster.create_database("api")
     with serving(server_env(url, embedded_workers="0"), tmp_path_factory.mktemp("api")) as live:
         yield live
+
+
+def refused(response: httpx.Response, status: int) -> dict[str, Any]:
+    """A refusal as the issue asks for it: an RFC 9457 problem document with `status`, under
+    ~4 KB whatever was sent; returns it."""
+    assert len(response.content) < 4096, len(response.content)
+    return is_problem(response, status)
