@@ -49,6 +49,8 @@ def read_upload(
     options = options or UploadOptions()
     head = file.read(8)
     file.seek(0)
+    if not head:
+        raise bad("file: it is empty")
     kind = options.format or sniff_format(head, filename)
     if kind == "npy":
         x = npy_to_array(file, field="file")

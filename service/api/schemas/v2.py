@@ -73,8 +73,8 @@ class InferInput(_Message):
         },
     )
     name: str = Field(max_length=200)
-    shape: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)] = Field(
-        description="[rows, columns]; the columns in the model's order."
+    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] = Field(
+        description="[rows, columns], each at least 1; the columns in the model's order."
     )
     datatype: Datatype
     parameters: dict[str, Parameter] | SkipJsonSchema[None] = Field(

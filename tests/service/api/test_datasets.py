@@ -107,6 +107,9 @@ def test_nan_and_inf_are_refused_with_their_cell(client: TestClient) -> None:
 
 def test_empty_and_single_row_tables_are_refused(client: TestClient) -> None:
     is_problem(client.post("/v1/datasets", files={"file": ("t.csv", b"a,b\n")}), 422)
+    for kind in ("text/csv", "application/x-npy", "application/vnd.apache.parquet"):
+        empty = client.post("/v1/datasets", content=b"", headers={"content-type": kind})
+        assert is_problem(empty, 422)["detail"] == "file: it is empty"
     is_problem(client.post("/v1/datasets", json={"rows": [[1, 2]]}), 422)
     is_problem(client.post("/v1/datasets", json={"rows": []}), 422)
     is_problem(
