@@ -159,12 +159,7 @@ def test_finding_1_readyz_reports_a_dead_server_worker(
 ) -> None:
     """Between the death and the replacement's settling in, /readyz is 503 naming the process;
     then 200 again."""
-    children = subprocess.run(
-        ["pgrep", "-P", str(watched.proc.pid)], capture_output=True, text=True
-    ).stdout.split()
-    workers = [int(pid) for pid in children if b"spawn_main" in _cmdline(int(pid))]
-    assert len(workers) == 1, children
-    os.kill(workers[0], signal.SIGKILL)
+    _kill_child(watched, b"spawn_main")  # the worker process (spawned)
     killed = time.monotonic()
     detail = _not_ready(watched, seconds=2)
     assert detail is not None and "training worker process" in detail, detail
@@ -173,6 +168,16 @@ def test_finding_1_readyz_reports_a_dead_server_worker(
         assert time.monotonic() < deadline, "the dead worker was not replaced"
         time.sleep(0.1)
     record_property("postgres_worker_unready_seconds", round(time.monotonic() - killed, 1))
+
+
+def _kill_child(server: Server, command: bytes) -> None:
+    """SIGKILL the one child process of `hourglass serve` whose command line has `command`."""
+    children = subprocess.run(
+        ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True
+    ).stdout.split()
+    chosen = [int(pid) for pid in children if command in _cmdline(int(pid))]
+    assert len(chosen) == 1, children
+    os.kill(chosen[0], signal.SIGKILL)
 
 
 def _cmdline(pid: int) -> bytes:
@@ -250,12 +255,7 @@ def test_finding_1_killed_fork_server_on_sqlite_is_started_again(
     """The embedded executor forks its training children from a fork server; killed, it is
     started again by the next run, which trains."""
     shared.wait_idle()
-    children = subprocess.run(
-        ["pgrep", "-P", str(shared.proc.pid)], capture_output=True, text=True
-    ).stdout.split()
-    servers = [int(pid) for pid in children if b"forkserver" in _cmdline(int(pid))]
-    assert len(servers) == 1, children
-    os.kill(servers[0], signal.SIGKILL)
+    _kill_child(shared, b"multiprocessing.forkserver")
     killed = time.monotonic()
     run = shared.post_run(shared.upload(rows(60, 4)), "after-fork-server", TINY)
     ended = shared.wait_run(run["id"], lambda r: r["status"] in FINISHED, 60)

@@ -22,44 +22,55 @@ ROWS = {"instances": [[1.0, 2.0, 3.0]]}
 V2 = {"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 3], "data": [1.0, 2.0, 3.0]}]}
 
 
-def _routes(dataset: int) -> list[tuple[str, str, Any]]:
+NO_DATABASE = {("GET", "/healthz"), ("GET", "/v2"), ("GET", "/v2/health/live"), ("GET", "/metrics")}
+
+
+def _routes(dataset: int) -> list[tuple[str, str, str, Any]]:
     """Every route that reads or writes the database (models named here do not exist, so no
-    answer can come from a cache): method, path, JSON body."""
+    answer can come from a cache): method, OpenAPI path, path requested, JSON body."""
+    ref, name = "/v1/models/{ref}", "/v1/models/{name}"
+    v2 = "/v2/models/{name}"
     return [
-        ("GET", "/readyz", None),
-        ("GET", "/v2/health/ready", None),
-        ("GET", "/v1/datasets", None),
-        ("GET", f"/v1/datasets/{dataset}", None),
-        ("POST", "/v1/datasets", {"rows": [[1.0, 2.0], [3.0, 4.0]]}),
-        ("DELETE", "/v1/datasets/999999", None),
-        ("GET", "/v1/runs", None),
-        ("POST", "/v1/runs", {"dataset_id": dataset, "model_name": "frozen"}),
-        ("GET", "/v1/runs/1", None),
-        ("GET", "/v1/runs/1/epochs", None),
-        ("POST", "/v1/runs/999999/cancel", None),
-        ("DELETE", "/v1/runs/999999", None),
-        ("GET", "/v1/models", None),
-        ("GET", "/v1/models/nothing", None),
-        ("DELETE", "/v1/models/nothing", None),
-        ("PUT", "/v1/models/nothing/aliases/prod", {"version": 1}),
-        ("DELETE", "/v1/models/nothing/aliases/prod", None),
-        ("DELETE", "/v1/models/nothing/versions/1", None),
-        ("GET", "/v1/models/nothing/layers", None),
-        ("POST", "/v1/models/nothing/calibrate", {"dataset_id": dataset}),
-        ("POST", "/v1/models/nothing/embed", ROWS),
-        ("POST", "/v1/models/nothing/reconstruct", ROWS),
-        ("POST", "/v1/models/nothing/anomalies", ROWS),
-        ("GET", "/v2/models/nothing", None),
-        ("GET", "/v2/models/nothing/ready", None),
-        ("GET", "/v2/models/nothing/versions/1", None),
-        ("GET", "/v2/models/nothing/versions/1/ready", None),
-        ("POST", "/v2/models/nothing/infer", V2),
-        ("POST", "/v2/models/nothing/versions/1/infer", V2),
+        ("GET", "/readyz", "/readyz", None),
+        ("GET", "/v2/health/ready", "/v2/health/ready", None),
+        ("GET", "/v1/datasets", "/v1/datasets", None),
+        ("GET", "/v1/datasets/{dataset_id}", f"/v1/datasets/{dataset}", None),
+        ("POST", "/v1/datasets", "/v1/datasets", {"rows": [[1.0, 2.0], [3.0, 4.0]]}),
+        ("DELETE", "/v1/datasets/{dataset_id}", "/v1/datasets/999999", None),
+        ("GET", "/v1/runs", "/v1/runs", None),
+        ("POST", "/v1/runs", "/v1/runs", {"dataset_id": dataset, "model_name": "frozen"}),
+        ("GET", "/v1/runs/{run_id}", "/v1/runs/1", None),
+        ("GET", "/v1/runs/{run_id}/epochs", "/v1/runs/1/epochs", None),
+        ("POST", "/v1/runs/{run_id}/cancel", "/v1/runs/999999/cancel", None),
+        ("DELETE", "/v1/runs/{run_id}", "/v1/runs/999999", None),
+        ("GET", "/v1/models", "/v1/models", None),
+        ("GET", name, "/v1/models/nothing", None),
+        ("DELETE", name, "/v1/models/nothing", None),
+        ("PUT", f"{name}/aliases/{{alias}}", "/v1/models/nothing/aliases/prod", {"version": 1}),
+        ("DELETE", f"{name}/aliases/{{alias}}", "/v1/models/nothing/aliases/prod", None),
+        ("DELETE", f"{name}/versions/{{version}}", "/v1/models/nothing/versions/1", None),
+        ("GET", f"{ref}/layers", "/v1/models/nothing/layers", None),
+        ("POST", f"{ref}/calibrate", "/v1/models/nothing/calibrate", {"dataset_id": dataset}),
+        ("POST", f"{ref}/embed", "/v1/models/nothing/embed", ROWS),
+        ("POST", f"{ref}/reconstruct", "/v1/models/nothing/reconstruct", ROWS),
+        ("POST", f"{ref}/anomalies", "/v1/models/nothing/anomalies", ROWS),
+        ("GET", v2, "/v2/models/nothing", None),
+        ("GET", f"{v2}/ready", "/v2/models/nothing/ready", None),
+        ("GET", f"{v2}/versions/{{version}}", "/v2/models/nothing/versions/1", None),
+        ("GET", f"{v2}/versions/{{version}}/ready", "/v2/models/nothing/versions/1/ready", None),
+        ("POST", f"{v2}/infer", "/v2/models/nothing/infer", V2),
+        ("POST", f"{v2}/versions/{{version}}/infer", "/v2/models/nothing/versions/1/infer", V2),
     ]
 
 
+def test_finding_4_the_list_is_every_database_backed_route(postgres_api: Server) -> None:
+    paths = postgres_api.client.get("/openapi.json").json()["paths"]
+    documented = {(m.upper(), path) for path, operations in paths.items() for m in operations}
+    assert {(m, template) for m, template, _, _ in _routes(1)} == documented - NO_DATABASE
+
+
 def _all_at_once(
-    server: Server, routes: list[tuple[str, str, Any]]
+    server: Server, routes: list[tuple[str, str, str, Any]]
 ) -> dict[str, tuple[int, float]]:
     """Every route requested at the same moment, each on a connection of its own (opened
     before): status and seconds of each."""
@@ -69,7 +80,7 @@ def _all_at_once(
     start = threading.Barrier(len(routes))
 
     def call(i: int) -> tuple[int, float]:
-        method, path, body = routes[i]
+        method, _, path, body = routes[i]
         start.wait()
         started = time.monotonic()
         status = clients[i].request(method, path, json=body).status_code
@@ -81,7 +92,7 @@ def _all_at_once(
     finally:
         for client in clients:
             client.close()
-    return {f"{m} {p}": answer for (m, p, _), answer in zip(routes, answers, strict=True)}
+    return {f"{m} {p}": answer for (m, _, p, _), answer in zip(routes, answers, strict=True)}
 
 
 def _recovery(server: Server) -> float:
@@ -111,7 +122,7 @@ def test_finding_4_frozen_database_answers_503_within_5_s(
     cluster.freeze()
     try:
         answers = _all_at_once(postgres_api, routes)
-        metrics = _all_at_once(postgres_api, [("GET", "/metrics", None)])["GET /metrics"]
+        metrics = _all_at_once(postgres_api, [("GET", "", "/metrics", None)])["GET /metrics"]
     finally:
         cluster.thaw()
     recovered = _recovery(postgres_api)
