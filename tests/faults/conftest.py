@@ -185,6 +185,11 @@ class Server:
         return dataset_id
 
 
+def hourglass(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the `hourglass` command to its end."""
+    return subprocess.run([HOURGLASS, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
 def server_env(database_url: str, **settings: str) -> dict[str, str]:
     """The environment of a server on `database_url`, its thread budget the default one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOURGLASS_")} | {
