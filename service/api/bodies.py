@@ -112,7 +112,7 @@ def query_parameters(schema: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
-BINARY = {"schema": {"type": "string", "format": "binary"}}
+BINARY = {"schema": {"type": "string", "format": "binary", "minLength": 1}}  # never empty
 UPLOADED_FILE = {
     "type": "string",
     "format": "binary",

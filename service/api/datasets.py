@@ -49,7 +49,8 @@ async def create_dataset(request: Request, session: Session = SessionDep) -> Dat
     if kind == "multipart/form-data":
         dataset = await _from_form(request, session)
     elif kind == "application/json":
-        dataset = await _from_json(await request.body(), session)
+        query = validate_options(UploadQuery, {}, request.query_params)
+        dataset = await _from_json(await request.body(), query.name, session)
     elif kind in RAW:
         query = validate_options(UploadQuery, {}, request.query_params)
         file = io.BytesIO(await request.body())
@@ -61,7 +62,8 @@ async def create_dataset(request: Request, session: Session = SessionDep) -> Dat
     return DatasetRead.model_validate(dataset)
 
 
-async def _from_json(body: bytes, session: Session) -> Dataset:
+async def _from_json(body: bytes, name: str | None, session: Session) -> Dataset:
+    """A JSON body of rows; its `name` wins over the query string's."""
     document = parse_json_object(body)
     meta = validate_options(DatasetMeta, {k: v for k, v in document.items() if k != "rows"})
     if "rows" not in document:
@@ -69,7 +71,7 @@ async def _from_json(body: bytes, session: Session) -> Dataset:
     return await run_in_threadpool(
         domain.create_dataset_from_rows,
         session,
-        name=meta.name,
+        name=meta.name or name,
         columns=meta.columns,
         rows=document["rows"],
     )

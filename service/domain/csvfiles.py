@@ -15,9 +15,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from service.domain.arrays import FloatArray
 from service.errors import BadRows, shown
 
 DELIMITERS = (",", ";", "\t")
@@ -26,6 +28,7 @@ MAX_NAME = 200
 MIN_BLOCK = 1 << 22  # Arrow's block: at least 4 MiB, and room for 32 rows as long as the header
 MAX_BLOCK = 1 << 26
 MISSING = ("", "nan", "null", "na", "n/a")
+WIDE = 1_000  # columns: from here Arrow's cost per column outweighs its cost per cell
 
 
 def bad(msg: str, *loc: str | int) -> BadRows:
@@ -123,6 +126,38 @@ def open_batches(file: BinaryIO, layout: CsvLayout) -> Iterable[pa.RecordBatch]:
         file, read_options=read, parse_options=parse, convert_options=convert
     )
     return reader
+
+
+def read_wide(file: BinaryIO, layout: CsvLayout) -> FloatArray | None:
+    """A wide table read as one column: every cell a line, parsed by Arrow, then reshaped.
+
+    Arrow's reader costs a column builder per column and block (a 20 × 100,000 table: ~4 s);
+    one float64 column of 2,000,000 cells parses in ~0.3 s. Only plainly laid-out files take
+    this way: no quotes, every row as wide as the header, every cell a finite number. Anything
+    else answers None, and the general reader, which names what is wrong, reads the file.
+    """
+    data = file.read()
+    file.seek(0)
+    lines = [line for line in data.split(b"\n") if line not in (b"", b"\r")]
+    sep, width = layout.delimiter.encode(), len(layout.columns)
+    rows = lines[1:] if layout.has_header else lines
+    if b'"' in data or not rows or any(row.count(sep) != width - 1 for row in rows):
+        return None
+    cells = b"\n".join(rows).replace(sep, b"\n")
+    read = pa_csv.ReadOptions(column_names=["cell"], block_size=MIN_BLOCK)
+    parse = pa_csv.ParseOptions(ignore_empty_lines=False)  # an empty cell is a null, not skipped
+    convert = pa_csv.ConvertOptions(column_types={"cell": pa.float64()})
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(cells), read_options=read, parse_options=parse, convert_options=convert
+        )
+    except pa.ArrowInvalid:
+        return None
+    column = table.column(0)
+    if column.null_count or len(column) != len(rows) * width:
+        return None
+    x: FloatArray = column.to_numpy().reshape(len(rows), width)
+    return x if np.isfinite(x).all() else None
 
 
 def first_bad_cell(file: BinaryIO, layout: CsvLayout) -> BadRows:

@@ -49,6 +49,8 @@ def read_upload(
     options = options or UploadOptions()
     head = file.read(8)
     file.seek(0)
+    if not head:
+        raise bad("file: it is empty")
     kind = options.format or sniff_format(head, filename)
     if kind == "npy":
         x = npy_to_array(file, field="file")
@@ -59,6 +61,9 @@ def read_upload(
     if kind == "parquet":
         return _read_batches(lambda: pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS))
     layout = csvfiles.read_layout(file, header=options.header, delimiter=options.delimiter)
+    wide = csvfiles.read_wide(file, layout) if len(layout.columns) >= csvfiles.WIDE else None
+    if wide is not None:
+        return [wide], layout.columns
     try:
         blocks, _ = _read_batches(lambda: csvfiles.open_batches(file, layout))
     except BadRows:

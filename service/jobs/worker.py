@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from functools import partial
 from multiprocessing.process import BaseProcess
 
@@ -40,6 +41,7 @@ from service.store.jobs import (
 
 logger = logging.getLogger(__name__)
 WATCH_SECONDS = 0.5
+SETTLE_SECONDS = 5.0  # a replacement counts as up once it has lived this long
 
 
 class TrainingInterrupted(Exception):
@@ -51,8 +53,10 @@ class ProcrastinateQueue:
 
     With `processes` > 0 the server also starts that many worker processes of its own (the
     single-machine convenience) and watches them: one that dies (`kill -9`, out of memory) is
-    replaced within a second, and its replacement retries the run whose heartbeats stopped. A
-    deployment sets 0 and runs `hourglass worker` containers.
+    replaced within a second, and its replacement retries the run whose heartbeats stopped.
+    /readyz reports a dead worker, and its replacement until it has lived SETTLE_SECONDS (so a
+    worker that keeps dying keeps the server unready). A deployment sets 0 and runs
+    `hourglass worker` containers.
     """
 
     def __init__(self, spec: TrainerSpec, *, processes: int = 0) -> None:
@@ -62,6 +66,7 @@ class ProcrastinateQueue:
         self._context = multiprocessing.get_context("spawn")
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._replaced: dict[int, tuple[float, int | None]] = {}  # index: (when, exit code)
         self.restarts = 0
 
     def enqueue(self, session: Session, run_id: int, *, needs_cuda: bool = False) -> None:
@@ -92,12 +97,21 @@ class ProcrastinateQueue:
         self._children.clear()
 
     def health(self) -> list[str]:
-        """The server's own worker processes that are dead (and not yet replaced)."""
-        return [
-            f"training worker process {child.pid} exited with code {child.exitcode}"
-            for child in self._children
-            if not child.is_alive() and not self._stopping.is_set()
-        ]
+        """The server's own worker processes that are dead, or replace one and are new."""
+        if self._stopping.is_set():
+            return []
+        problems = []
+        now = time.monotonic()
+        for i, child in enumerate(list(self._children)):
+            replaced = self._replaced.get(i)
+            if not child.is_alive():
+                problems.append(f"training worker process {child.pid} exited ({child.exitcode})")
+            elif replaced is not None and now - replaced[0] < SETTLE_SECONDS:
+                problems.append(
+                    f"training worker process {child.pid} is starting; it replaces one that "
+                    f"exited ({replaced[1]})"
+                )
+        return problems
 
     def _spawn(self, index: int) -> BaseProcess:
         child = self._context.Process(
@@ -115,6 +129,7 @@ class ProcrastinateQueue:
                     "training worker process died; starting another",
                     extra={"action": "restart", "pid": child.pid, "exitcode": child.exitcode},
                 )
+                self._replaced[i] = (time.monotonic(), child.exitcode)
                 self._children[i] = self._spawn(i)
                 self.restarts += 1
 

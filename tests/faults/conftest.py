@@ -2,6 +2,11 @@
 thaws, stops and restarts itself (never the machine's shared one), and live `hourglass serve`
 processes on real ports.
 
+Two servers are shared by the whole session (each start costs seconds of torch imports): a
+keyed one on SQLite with a trained model `m` (`shared`), and one on the cluster without
+workers of its own (`postgres_api`). Tests that break their server (revoked keys, bad key
+entries, a killed worker) start their own.
+
 Without PostgreSQL's server binaries the PostgreSQL tests skip, and fail under CI=true.
 """
 
@@ -25,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import migrate
+from tests.service.conftest import is_problem, migrate
 
 HOURGLASS = str(Path(sys.executable).parent / "hourglass")
 PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -35,6 +40,8 @@ TINY = {
     "calibration": {"fraction": 0.2, "alpha": 0.05},
 }
 FINISHED = ("succeeded", "failed", "cancelled")
+TOKEN = "s" * 40  # the shared server's admin key
+WIDTH = 4  # columns of the shared server's model `m`
 
 
 def free_port() -> int:
@@ -153,6 +160,23 @@ class Server:
         run: dict[str, Any] = response.json()
         return run
 
+    def run(self, run_id: int) -> dict[str, Any]:
+        run: dict[str, Any] = self.client.get(f"/v1/runs/{run_id}").json()
+        return run
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Until no run is queued or running (what earlier tests left has ended)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = [
+                self.client.get("/v1/runs", params={"status": status}).json()["total"]
+                for status in ("queued", "running")
+            ]
+            if not any(busy):
+                return
+            time.sleep(0.2)
+        raise AssertionError("runs were still queued or running")
+
     def upload(self, rows: list[list[float]]) -> int:
         columns = [f"c{i}" for i in range(len(rows[0]))]
         response = self.client.post("/v1/datasets", json={"columns": columns, "rows": rows})
@@ -225,3 +249,35 @@ def rows(n: int, d: int, seed: int = 0) -> list[list[float]]:
     x = rng.normal(size=(n, 2)) @ rng.normal(size=(2, d)) + 0.05 * rng.normal(size=(n, d))
     result: list[list[float]] = x.tolist()
     return result
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A keyed `hourglass serve` on SQLite (one embedded worker, a 2 s cancel grace) with a
+    model `m` of WIDTH columns trained; its client sends the admin key."""
+    logs = tmp_path_factory.mktemp("shared")
+    env = server_env(
+        f"sqlite:///{logs / 'h.db'}", api_keys=f"admin:{TOKEN}", cancel_grace_seconds="2"
+    )
+    with serving(env, logs, token=TOKEN) as live:
+        run = live.post_run(live.upload(rows(200, WIDTH)), "m", TINY)
+        assert live.wait_run(run["id"], lambda r: r["status"] in FINISHED, 120)["status"] == (
+            "succeeded"
+        )
+        yield live
+
+
+@pytest.fixture(scope="session")
+def postgres_api(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`hourglass serve` on the suite's cluster with no training worker of its own (as a
+    deployment with `hourglass worker` containers runs it)."""
+    url = cluster.create_database("api")
+    with serving(server_env(url, embedded_workers="0"), tmp_path_factory.mktemp("api")) as live:
+        yield live
+
+
+def refused(response: httpx.Response, status: int) -> dict[str, Any]:
+    """A refusal as the issue asks for it: an RFC 9457 problem document with `status`, under
+    ~4 KB whatever was sent; returns it."""
+    assert len(response.content) < 4096, len(response.content)
+    return is_problem(response, status)

@@ -11,7 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.domain.startup import prepare_to_serve
+from service.store.db import make_engine, make_session_factory
 from tests.faults.conftest import server_env, serving
+from tests.service.conftest import migrate
 
 LONG = "t" * 40
 runner = CliRunner()
@@ -38,15 +41,28 @@ def test_finding_3_a_bad_key_entry_refuses_to_start(tmp_path: Path, spec: str, s
     assert LONG not in result.output  # tokens are never printed
 
 
+def _keys(env: dict[str, str]) -> list[str]:
+    """`hourglass keys list`: one `prefix scope state` line per key."""
+    listed = runner.invoke(app, ["keys", "list"], env=env).output.strip().split("\n")
+    return [" ".join(line.split("\t")[1:4]) for line in listed]
+
+
 def test_finding_3_keys_removed_from_the_variable_are_revoked(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     logs = tmp_path_factory.mktemp("removed")
-    url = f"sqlite:///{logs / 'h.db'}"
+    url = migrate(f"sqlite:///{logs / 'h.db'}")
     kept, dropped = "a" * 40, "b" * 40
-    with serving(server_env(url, api_keys=f"admin:{kept},infer:{dropped}"), logs) as first:
+    first = server_env(url, api_keys=f"admin:{kept},infer:{dropped}")
+    engine = make_engine(url)  # what `hourglass serve` checks before it binds, in this process
+    prepare_to_serve(
+        engine, make_session_factory(engine), api_keys=first["HOURGLASS_API_KEYS"], host="127.0.0.1"
+    )
+    engine.dispose()
+    assert _keys(first) == ["aaaaaaaa… admin active", "bbbbbbbb… infer active"]
+    second = server_env(url, api_keys=f"admin:{kept}")
+    with serving(second, logs, token=kept) as server:
+        assert server.client.get("/v1/models").status_code == 200
         auth = {"Authorization": f"Bearer {dropped}"}
-        assert first.client.get("/v1/models", headers=auth).status_code == 200
-    with serving(server_env(url, api_keys=f"admin:{kept}"), logs, token=kept) as second:
-        assert second.client.get("/v1/models").status_code == 200
-        assert second.client.get("/v1/models", headers=auth).status_code == 401
+        assert server.client.get("/v1/models", headers=auth).status_code == 401
+    assert _keys(second)[1] == "bbbbbbbb… infer revoked"

@@ -1,40 +1,23 @@
-"""Finding 5: inputs that were answered with 500. Each is now a 4xx problem document."""
+"""Finding 5: inputs that were answered with 500. Each is now a 4xx problem document of at
+most ~4 KB, from a live `hourglass serve` (the shared one: model `m`, WIDTH columns)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.service.conftest import (
-    is_problem,
-    live_client,
-    migrate,
-    normal_rows,
-    start_run,
-    upload_rows,
-    wait_for_run,
-)
+from tests.faults.conftest import WIDTH, Server, refused
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    url = migrate(f"sqlite:///{tmp_path_factory.mktemp('errors') / 'h.db'}")
-    with live_client(url, max_body_mb=20) as live:
-        dataset = upload_rows(live, normal_rows(100, 4))
-        assert wait_for_run(live, start_run(live, dataset["id"], "cardio")["id"])["status"] == (
-            "succeeded"
-        )
-        yield live
-
-
-@pytest.mark.parametrize("ref", ["cardio@9223372036854775808", "cardio@%C2%B2", "cardio@%D9%A1"])
-def test_finding_5_odd_version_numbers_are_404(client: TestClient, ref: str) -> None:
-    is_problem(client.get(f"/v1/models/{ref}/layers"), 404)
-    assert client.get("/v1/models/cardio@1/layers").status_code == 200
+@pytest.mark.parametrize("version", ["9223372036854775808", "%C2%B2", "%D9%A1", "%EF%BC%91"])
+def test_finding_5_odd_version_numbers_are_404(shared: Server, version: str) -> None:
+    """Past 2^63 (OverflowError), `²` (ValueError), Arabic-Indic or full-width digits (read as
+    version 1): none is a version number."""
+    refused(shared.client.get(f"/v1/models/m@{version}/layers"), 404)
+    assert shared.client.get(f"/v2/models/m/versions/{version}").status_code == 404
+    assert shared.client.get("/v1/models/m@1/layers").status_code == 200
 
 
 def _lying_npy() -> bytes:
@@ -45,22 +28,28 @@ def _lying_npy() -> bytes:
     return header.getvalue() + b"\0" * 2
 
 
-def test_finding_5_an_npy_header_that_lies_is_422_not_memory_error(client: TestClient) -> None:
+def test_finding_5_an_npy_header_that_lies_is_422_not_memory_error(shared: Server) -> None:
     body = _lying_npy()
     assert len(body) <= 130
-    upload = client.post("/v1/datasets", files={"file": ("x.npy", body)})
-    assert "claims" in is_problem(upload, 422)["detail"]
-    inference = client.post(
-        "/v1/models/cardio/embed", content=body, headers={"content-type": "application/x-npy"}
+    upload = shared.client.post("/v1/datasets", files={"file": ("x.npy", body)})
+    assert "claims" in refused(upload, 422)["detail"]
+    raw = shared.client.post(
+        "/v1/datasets", content=body, headers={"content-type": "application/x-npy"}
     )
-    assert "claims" in is_problem(inference, 422)["detail"]
+    assert "claims" in refused(raw, 422)["detail"]
+    inference = shared.client.post(
+        "/v1/models/m/embed", content=body, headers={"content-type": "application/x-npy"}
+    )
+    assert "claims" in refused(inference, 422)["detail"]
 
 
-def test_finding_5_a_csv_cell_over_131072_characters_is_422(client: TestClient) -> None:
+def test_finding_5_a_csv_cell_over_131072_characters_is_422(shared: Server) -> None:
     long_cell = b"a,b\n1," + b"9" * 200_000 + b"\n3,4\n"
-    is_problem(client.post("/v1/datasets", files={"file": ("x.csv", long_cell)}), 422)
+    refused(shared.client.post("/v1/datasets", files={"file": ("x.csv", long_cell)}), 422)
     long_header = b"a," + b"b" * 200_000 + b"\n1,2\n3,4\n"
-    header = is_problem(client.post("/v1/datasets", files={"file": ("y.csv", long_header)}), 422)
+    header = refused(
+        shared.client.post("/v1/datasets", files={"file": ("y.csv", long_header)}), 422
+    )
     assert "header" in header["detail"]
 
 
@@ -69,21 +58,52 @@ def _nested(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("depth", [200, 1_000, 100_000])
-def test_finding_5_json_rows_nested_deep_are_422(client: TestClient, depth: int) -> None:
+def test_finding_5_json_rows_nested_deep_are_422(shared: Server, depth: int) -> None:
     headers = {"content-type": "application/json"}
+    post = shared.client.post
     rows = b'{"rows": [[' + _nested(depth) + b"], [1.0]]}"
-    dataset = client.post("/v1/datasets", content=rows, headers=headers)
-    assert len(dataset.content) < 4096
-    is_problem(dataset, 422)
+    refused(post("/v1/datasets", content=rows, headers=headers), 422)
     instances = b'{"instances": [[' + _nested(depth) + b", 1.0, 2.0]]}"
-    is_problem(client.post("/v1/models/cardio/embed", content=instances, headers=headers), 422)
+    refused(post("/v1/models/m/embed", content=instances, headers=headers), 422)
+    refused(post("/v1/models/m/calibrate", content=instances, headers=headers), 422)
+    v2 = b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 1], "data": '
+    answer = post("/v2/models/m/infer", content=v2 + _nested(depth) + b"}]}", headers=headers)
+    assert answer.status_code == 422 and len(answer.content) < 4096, answer.text[:200]
 
 
-@pytest.mark.parametrize("field", ["seed", "epochs", "batch_size", "early_stopping_patience"])
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        ("training", "seed", 2**64),
+        ("training", "seed", -(2**64)),
+        ("training", "epochs", 2**64),
+        ("training", "batch_size", 2**64),
+        ("training", "early_stopping_patience", 2**64),
+        ("architecture", "code_size", 2**64),
+        ("architecture", "hidden_layers", [2**64]),
+    ],
+)
 def test_finding_5_integers_past_64_bits_in_a_config_are_422(
-    client: TestClient, field: str
+    shared: Server, section: str, field: str, value: object
 ) -> None:
-    body = {"dataset_id": 1, "model_name": "big", "training": {field: 2**64}}
-    response = client.post("/v1/runs", json=body, headers={"Idempotency-Key": f"k-{field}"})
-    problem = is_problem(response, 422)
+    """The Idempotency-Key's fingerprint of the body was computed before validation."""
+    body = {"dataset_id": 1, "model_name": "big", section: {field: value}}
+    response = shared.client.post(
+        "/v1/runs", json=body, headers={"Idempotency-Key": f"k-{section}-{field}-{value}"}
+    )
+    problem = refused(response, 422)
     assert field in str(problem["errors"])
+
+
+def test_finding_5_integers_past_64_bits_elsewhere_are_422(shared: Server) -> None:
+    big = 2**64
+    post = shared.client.post
+    assert "dataset_id" in str(refused(post("/v1/runs", json={"dataset_id": big}), 422))
+    assert "run_id" in str(refused(shared.client.get(f"/v1/runs/{big}"), 422))
+    alias = shared.client.put("/v1/models/m/aliases/prod", json={"version": big})
+    assert "version" in str(refused(alias, 422))
+    calibrate = post("/v1/models/m/calibrate", json={"dataset_id": big})
+    assert "dataset_id" in str(refused(calibrate, 422))
+    shape = {"name": "input", "datatype": "FP64", "shape": [big, WIDTH], "data": [1.0] * WIDTH}
+    v2 = post("/v2/models/m/infer", json={"inputs": [shape]})
+    assert v2.status_code == 422 and "shape" in v2.json()["error"]

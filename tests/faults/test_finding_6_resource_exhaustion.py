@@ -1,61 +1,63 @@
 """Finding 6: `hidden_layers` of 100,000 × 1 was accepted (202); its training child grew to
-1.5 GB in epoch 0, cancel had no effect, and it blocked the only embedded worker. Now depth is
-capped before anything is queued, and a cancel that the end of an epoch does not honour in time
-ends the training process by force, freeing the worker."""
+1.5 GB in epoch 0, cancel had no effect, and it blocked the only embedded worker. Now depth,
+width and parameter count are capped before anything is queued, and a cancel that the end of an
+epoch does not honour in time ends the training process by force, freeing the worker."""
 
 from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
-from tests.service.conftest import (
-    TINY,
-    is_problem,
-    live_client,
-    migrate,
-    normal_rows,
-    start_run,
-    upload_rows,
-    wait_for_run,
+from models.config import MAX_DEPTH, MAX_WIDTH
+from tests.faults.conftest import FINISHED, TINY, Server, refused, rows
+
+
+@pytest.mark.parametrize(
+    ("hidden_layers", "named"),
+    [
+        ([1] * 100_000, "hidden_layers"),
+        ([1] * (MAX_DEPTH + 1), "hidden_layers"),
+        ([MAX_WIDTH + 1], "hidden_layers"),
+        ([MAX_WIDTH, MAX_WIDTH], "architecture"),  # 8.6 billion weights: over max_parameters
+    ],
+    ids=["100000-layers", "33-layers", "too-wide", "too-many-parameters"],
 )
+def test_finding_6_oversized_architectures_are_refused_up_front(
+    shared: Server, hidden_layers: list[int], named: str
+) -> None:
+    dataset = shared.upload(rows(20, 4))
+    before = shared.client.get("/v1/runs").json()["total"]
+    architecture = {"hidden_layers": hidden_layers}
+    body = {"dataset_id": dataset, "model_name": "deep", "architecture": architecture}
+    problem = refused(shared.client.post("/v1/runs", json=body), 422)
+    assert named in str(problem["errors"]) + problem["detail"], problem
+    assert shared.client.get("/v1/runs").json()["total"] == before  # nothing was queued
 
 
-def test_finding_6_a_hundred_thousand_layers_are_refused_up_front(tmp_path: Path) -> None:
-    url = migrate(f"sqlite:///{tmp_path / 'h.db'}")
-    with live_client(url, embedded_workers=0) as client:
-        dataset = upload_rows(client, normal_rows(50, 4))
-        body = {
-            "dataset_id": dataset["id"],
-            "model_name": "deep",
-            "architecture": {"hidden_layers": [1] * 100_000},
-        }
-        problem = is_problem(client.post("/v1/runs", json=body), 422)
-        assert any("hidden_layers" in map(str, e["loc"]) for e in problem["errors"])
-        assert client.get("/v1/runs").json()["total"] == 0
-
-
-def test_finding_6_a_cancel_stuck_in_a_long_epoch_is_forced(tmp_path: Path) -> None:
-    url = migrate(f"sqlite:///{tmp_path / 'h.db'}")
-    with live_client(url, cancel_grace_seconds=2.0, max_body_mb=20) as client:
-        buffer = io.BytesIO()
-        np.save(buffer, np.random.default_rng(0).normal(size=(200_000, 4)))
-        uploaded = client.post("/v1/datasets", files={"file": ("big.npy", buffer.getvalue())})
-        assert uploaded.status_code == 201, uploaded.text
-        one_long_epoch = {"training": {"epochs": 2, "batch_size": 2}}  # 100,000 steps an epoch
-        run = start_run(client, uploaded.json()["id"], "stuck", **one_long_epoch)
-        deadline = time.monotonic() + 60
-        while client.get(f"/v1/runs/{run['id']}").json()["status"] != "running":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        time.sleep(1.0)  # inside epoch 1, which takes far longer than the grace
-        asked = time.monotonic()
-        assert client.post(f"/v1/runs/{run['id']}/cancel").status_code == 202
-        ended = wait_for_run(client, run["id"], timeout=30)
-        assert ended["status"] == "cancelled" and ended["progress"]["epoch"] == 0
-        assert time.monotonic() - asked < 10
-        small = upload_rows(client, normal_rows(60, 4))
-        after = wait_for_run(client, start_run(client, small["id"], "next", **TINY)["id"])
-        assert after["status"] == "succeeded"  # the worker is free again
+def test_finding_6_a_cancel_stuck_in_a_long_epoch_is_forced(
+    shared: Server, record_property: Any
+) -> None:
+    """The shared server's cancel grace is 2 s (HOURGLASS_CANCEL_GRACE_SECONDS)."""
+    shared.wait_idle()
+    buffer = io.BytesIO()
+    np.save(buffer, np.random.default_rng(0).normal(size=(200_000, 4)))
+    uploaded = shared.client.post("/v1/datasets", files={"file": ("big.npy", buffer.getvalue())})
+    assert uploaded.status_code == 201, uploaded.text
+    one_long_epoch = TINY | {"training": {"epochs": 2, "batch_size": 2}}  # 100,000 steps each
+    run = shared.post_run(uploaded.json()["id"], "stuck", one_long_epoch)
+    shared.wait_run(run["id"], lambda r: r["status"] == "running", 60)
+    time.sleep(1.0)  # inside epoch 1, which takes far longer than the grace
+    asked = time.monotonic()
+    assert shared.client.post(f"/v1/runs/{run['id']}/cancel").status_code == 202
+    ended = shared.wait_run(run["id"], lambda r: r["status"] in FINISHED, 30)
+    seconds = time.monotonic() - asked
+    record_property("stuck_cancel_seconds", round(seconds, 1))
+    assert ended["status"] == "cancelled" and ended["progress"]["epoch"] == 0, ended
+    assert seconds < 10
+    after = shared.post_run(shared.upload(rows(60, 4)), "next", TINY)
+    finished = shared.wait_run(after["id"], lambda r: r["status"] in FINISHED, 60)
+    assert finished["status"] == "succeeded"  # the worker is free again

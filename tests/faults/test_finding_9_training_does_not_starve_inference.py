@@ -10,9 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.faults.conftest import FINISHED, TINY, Server, rows, server_env, serving
+from tests.faults.conftest import FINISHED, WIDTH, Server, rows
 
 CLIENTS = 8
 REQUESTS = 320  # per measurement: bounded in count and time
@@ -28,7 +27,7 @@ def _p99(server: Server, row: list[float]) -> float:
 
     def client_loop(_: int) -> list[float]:
         latencies = []
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, headers=server.client.headers, timeout=30) as client:
             for _ in range(REQUESTS // CLIENTS):
                 started = time.perf_counter()
                 answer = client.post("/v1/models/m/anomalies", json={"instances": [row]})
@@ -41,26 +40,21 @@ def _p99(server: Server, row: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98]
 
 
-def test_finding_9_training_never_starves_inference(
-    tmp_path_factory: pytest.TempPathFactory, record_property: Any
-) -> None:
-    logs = tmp_path_factory.mktemp("starve")
-    env = server_env(f"sqlite:///{logs / 'h.db'}", embedded_workers="1")
-    with serving(env, logs) as server:
-        dataset = server.upload(rows(2_000, 8))
-        first = server.post_run(dataset, "m", TINY)
-        assert server.wait_run(first["id"], lambda r: r["status"] in FINISHED, 60)["status"] == (
-            "succeeded"
-        )
-        row = rows(1, 8, seed=5)[0]
-        _p99(server, row)  # warm-up
-        idle = _p99(server, row)
-        busy = server.post_run(dataset, "busy", BUSY)
-        server.wait_run(busy["id"], lambda r: r["progress"]["epoch"] >= 1, 60)
-        training = _p99(server, row)
-        still = server.client.get(f"/v1/runs/{busy['id']}").json()
-        server.client.post(f"/v1/runs/{busy['id']}/cancel")
+def test_finding_9_training_never_starves_inference(shared: Server, record_property: Any) -> None:
+    """On the shared server (its model `m`; one embedded worker, default thread budget)."""
+    shared.wait_idle()
+    row = rows(1, WIDTH, seed=5)[0]
+    _p99(shared, row)  # warm-up
+    idle = _p99(shared, row)
+    busy = shared.post_run(shared.upload(rows(2_000, 8)), "busy", BUSY)
+    shared.wait_run(busy["id"], lambda r: r["progress"]["epoch"] >= 1, 60)
+    training = _p99(shared, row)
+    still = shared.run(busy["id"])
+    shared.client.post(f"/v1/runs/{busy['id']}/cancel")
     record_property("idle_p99_ms", round(idle * 1000, 1))
     record_property("training_p99_ms", round(training * 1000, 1))
     assert still["status"] == "running"  # it trained all through the measurement
     assert training <= 3 * idle, (idle, training)
+    assert shared.wait_run(busy["id"], lambda r: r["status"] in FINISHED, 60)["status"] == (
+        "cancelled"
+    )

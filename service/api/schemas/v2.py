@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.json_schema import SkipJsonSchema
 
 OUTPUTS = ("embeddings", "reconstructions", "scores", "p_values", "is_anomaly")
 Parameter = bool | int | float | str
 Datatype = Literal["FP32", "FP64"]
+NUMBERS: dict[str, JsonValue] = {"type": "array", "items": {"type": "number"}}
 
 
 class _Message(BaseModel):
@@ -59,9 +60,22 @@ class ModelMetadata(BaseModel):
 
 
 class InferInput(_Message):
+    model_config = ConfigDict(
+        extra="forbid",
+        # the values come inline, or as raw bytes after the header (binary tensor extension)
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["data"]},
+                {
+                    "required": ["parameters"],
+                    "properties": {"parameters": {"required": ["binary_data_size"]}},
+                },
+            ]
+        },
+    )
     name: str = Field(max_length=200, description="Any name: the model has one input tensor.")
-    shape: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)] = Field(
-        description="[rows, columns]; the columns in the model's order."
+    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] = Field(
+        description="[rows, columns], each at least 1; the columns in the model's order."
     )
     datatype: Datatype = Field(description="The element type of `data` (or the binary bytes).")
     parameters: dict[str, Parameter] | SkipJsonSchema[None] = Field(
@@ -70,7 +84,10 @@ class InferInput(_Message):
         "the JSON header (binary tensor extension).",
     )
     data: list[Any] | SkipJsonSchema[None] = Field(
-        default=None, description="The values, row-major (flat, or nested by row)."
+        default=None,
+        description="The values, row-major (flat, or nested by row).",
+        # documented, not validated item by item (numpy reads the list: fast for many rows)
+        json_schema_extra={"items": {"anyOf": [{"type": "number"}, NUMBERS]}},
     )
 
 

@@ -107,6 +107,9 @@ def test_nan_and_inf_are_refused_with_their_cell(client: TestClient) -> None:
 
 def test_empty_and_single_row_tables_are_refused(client: TestClient) -> None:
     is_problem(client.post("/v1/datasets", files={"file": ("t.csv", b"a,b\n")}), 422)
+    for kind in ("text/csv", "application/x-npy", "application/vnd.apache.parquet"):
+        empty = client.post("/v1/datasets", content=b"", headers={"content-type": kind})
+        assert is_problem(empty, 422)["detail"] == "file: it is empty"
     is_problem(client.post("/v1/datasets", json={"rows": [[1, 2]]}), 422)
     is_problem(client.post("/v1/datasets", json={"rows": []}), 422)
     is_problem(
@@ -168,3 +171,13 @@ def test_a_form_without_a_file_part_names_it(client: TestClient) -> None:
     multipart = {"name": (None, "nofile"), "data": ("d.csv", b"a\n1\n2\n")}  # no `file` part
     problem = is_problem(client.post("/v1/datasets", files=multipart), 422)
     assert problem["errors"][0]["loc"] == ["body", "file"]
+
+
+def test_a_json_body_has_its_query_string_checked_too(client: TestClient) -> None:
+    body = {"columns": ["a", "b"], "rows": [[1.0, 2.0], [3.0, 4.5]]}
+    problem = is_problem(client.post("/v1/datasets?name=", json=body), 422)
+    assert problem["errors"][0]["loc"][:2] == ["query", "name"]
+    named = client.post("/v1/datasets?name=from-query", json=body)
+    assert named.status_code == 201 and named.json()["name"] == "from-query"
+    both = client.post("/v1/datasets?name=from-query", json=body | {"name": "from-body"})
+    assert both.json()["name"] == "from-body"

@@ -12,6 +12,8 @@ import time
 import pytest
 from sqlalchemy import update
 
+from service.jobs.embedded import EmbeddedQueue
+from service.jobs.spec import TrainerSpec
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.tables import Run
 from tests.service.conftest import (
@@ -104,3 +106,29 @@ def test_shutdown_hands_a_training_run_back_to_the_queue(sqlite_url: str) -> Non
         back = idle.get(f"/v1/runs/{run['id']}").json()
         assert back["status"] == "queued" and "handed back" in back["error"]
         assert idle.post(f"/v1/runs/{run['id']}/cancel").json()["status"] == "cancelled"
+
+
+class _DyingQueue(EmbeddedQueue):
+    """An executor whose job loop dies of what its `except Exception` does not catch."""
+
+    def _spawn(self) -> None:
+        raise SystemExit("the job loop dies")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # its death
+def test_a_dead_job_loop_is_reported_by_health(sqlite_url: str) -> None:
+    """/readyz asks the queue's health(): the embedded executor's worker is its job loop."""
+    engine = make_engine(sqlite_url)
+    queue = _DyingQueue(
+        make_session_factory(engine), TrainerSpec(sqlite_url), workers=1, poll_seconds=0.05
+    )
+    assert queue.health() == ["the training job loop has stopped"]  # not started yet
+    queue.start()
+    deadline = time.monotonic() + 10
+    while not queue.health():
+        assert time.monotonic() < deadline, "the dying loop was never reported"
+        time.sleep(0.05)
+    assert queue.health() == ["the training job loop has stopped"]
+    queue.stop()
+    assert queue.health() == []  # a stopping server is not unready for it
+    engine.dispose()
