@@ -68,7 +68,12 @@ class InferInput(_Message):
                 {"required": ["data"]},
                 {
                     "required": ["parameters"],
-                    "properties": {"parameters": {"required": ["binary_data_size"]}},
+                    "properties": {
+                        "parameters": {
+                            "required": ["binary_data_size"],
+                            "description": "With `binary_data_size`, the bytes follow the header.",
+                        }
+                    },
                 },
             ]
         },
