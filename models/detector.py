@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Self
 
 import numpy as np
 import torch
 
-from models import masking, scoring, serialization
+from models import introspect, masking, scoring, serialization
 from models.autoencoder import Autoencoder, LayerInfo
 from models.calibration import Calibration
 from models.config import DetectorConfig
@@ -21,6 +21,12 @@ from models.preprocessing import Scaler
 from models.split import Split, split_rows
 from models.trainer import EpochCallback, Trainer, TrainResult, choose_device, train
 from models.validation import as_rows, check_width
+
+LayerCallback = Callable[[int, dict[str, Any]], None]
+"""`(epoch, statistics) -> None`: the per-epoch layer statistics (models/introspect.py), handed
+over just before the epoch callback of the same epoch."""
+REFERENCE_ROWS = 1_024  # calibration rows kept with the model (unit examples, CKA)
+REFERENCE_CELLS = 1 << 18  # … and at most this many cells (1 MiB of float32)
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,17 @@ class Detector(FittedAttributes):
         *,
         trainer: Trainer = train,
         device: torch.device | None = None,
+        on_layers: LayerCallback | None = None,
     ) -> Self:
         """Train on `x` (rows × features); hold out calibration and validation rows.
 
         `trainer` trains the members (`models.distributed.train_distributed` for DDP); `device`
-        overrides the config's (a rank's own GPU).
+        overrides the config's (a rank's own GPU); `on_layers` gets the first member's per-epoch
+        layer statistics on a fixed sample of at most 1,024 rows (validation, else training).
         """
         prepared = self.prepare(x, columns, device=device)
+        if on_layers is not None:
+            callback = _monitored(prepared, callback, on_layers)
         result = trainer(
             prepared.members,
             prepared.train_rows,
@@ -124,6 +134,7 @@ class Detector(FittedAttributes):
             fit_seconds=time.perf_counter() - prepared.started,
             device=prepared.device,
             scoring_masks=masks,
+            **_introspection(prepared),
         )
         return self
 
@@ -248,6 +259,40 @@ class Detector(FittedAttributes):
         detector = cls(fitted.config)
         detector._fitted = fitted
         return detector
+
+
+def _monitored(
+    prepared: Prepared, callback: EpochCallback | None, on_layers: LayerCallback
+) -> EpochCallback:
+    """The epoch callback, preceded by the first member's layer statistics on a fixed sample."""
+    seed = prepared.config.training.seed
+    rows, _ = introspect.statistics_rows(
+        prepared.val_rows, prepared.train_rows, limit=introspect.EPOCH_ROWS, seed=seed
+    )
+    net = prepared.members[0]
+
+    def on_epoch(epoch: int, train_loss: float, val_loss: float | None, seconds: float) -> bool:
+        on_layers(epoch, introspect.epoch_statistics(net, rows))
+        return bool(callback(epoch, train_loss, val_loss, seconds)) if callback else False
+
+    return on_epoch
+
+
+def _introspection(prepared: Prepared) -> dict[str, Any]:
+    """What a fitted Detector keeps to show its hidden layers: the end-of-training statistics,
+    the training mean (the attributions' baseline) and a bounded sample of calibration rows."""
+    seed = prepared.config.training.seed
+    rows, source = introspect.statistics_rows(
+        prepared.val_rows, prepared.train_rows, limit=introspect.FINAL_ROWS, seed=seed
+    )
+    calibration = prepared.z[prepared.split.calibration]
+    limit = min(REFERENCE_ROWS, max(1, REFERENCE_CELLS // calibration.shape[1]))
+    kept = introspect.sample_rows(calibration.shape[0], limit, seed)
+    return {
+        "layer_stats": introspect.layer_statistics(prepared.members[0], rows, source=source),
+        "train_mean": prepared.train_rows.double().mean(dim=0).cpu().numpy(),
+        "reference_rows": calibration[torch.from_numpy(kept)].cpu().numpy(),
+    }
 
 
 def _build_members(

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from models import Detector, DetectorConfig, EpochCallback, InvalidInput, TrainingDiverged
+from models.detector import LayerCallback
 from service.domain.datasets import load_dataset_array
 from service.domain.registry import detector_metrics, register_version
 from service.store import runs as store
@@ -22,9 +23,12 @@ logger = logging.getLogger(__name__)
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 EpochObserver = Callable[[int, float, float | None, float], None]
-FitFunction = Callable[[DetectorConfig, np.ndarray, list[str], EpochCallback], Detector]
-"""`(config, rows, columns, callback) -> fitted Detector`. The entry point that trains chooses it
-(in this process, or under torchrun for DDP) and hands it down; the job only calls it."""
+FitFunction = Callable[
+    [DetectorConfig, np.ndarray, list[str], EpochCallback, LayerCallback], Detector
+]
+"""`(config, rows, columns, callback, on_layers) -> fitted Detector`. The entry point that trains
+chooses it (in this process, or under torchrun for DDP) and hands it down; the job only calls it.
+`on_layers` gets each epoch's layer statistics before `callback` gets the epoch."""
 
 
 class Outcome(StrEnum):
@@ -82,6 +86,10 @@ class _Job:
     observer: EpochObserver | None
     interrupted: Callable[[], bool]
     stop: _Stop = field(default_factory=_Stop)
+    layers: dict[str, Any] | None = None  # this epoch's layer statistics, until it is written
+
+    def on_layers(self, epoch: int, stats: dict[str, Any]) -> None:
+        self.layers = stats
 
 
 def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
@@ -97,7 +105,7 @@ def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
         _finish(unit, run_id, status=RunStatus.CANCELLED, error="cancelled before training started")
         return Outcome.CANCELLED
     try:
-        detector = fit(config, x, columns, _epoch_writer(job))
+        detector = fit(config, x, columns, _epoch_writer(job), job.on_layers)
     except (InvalidInput, TrainingDiverged) as exc:
         _finish(unit, run_id, status=RunStatus.FAILED, error=str(exc))
         return Outcome.FAILED
@@ -143,7 +151,9 @@ def _epoch_writer(job: _Job) -> EpochCallback:
                 train_loss=float(train_loss),
                 val_loss=None if val_loss is None else float(val_loss),
                 seconds=float(seconds),
+                layers=job.layers,
             )
+            job.layers = None
         if cancel:
             job.stop.reason = "cancelled"
         elif job.interrupted():

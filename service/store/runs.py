@@ -54,13 +54,12 @@ def add_epoch(
     train_loss: float,
     val_loss: float | None,
     seconds: float,
+    layers: dict[str, Any] | None = None,
 ) -> bool:
     """Record one epoch and return whether a cancel was requested meanwhile."""
-    session.add(
-        RunEpoch(
-            run_id=run_id, epoch=epoch, train_loss=train_loss, val_loss=val_loss, seconds=seconds
-        )
-    )
+    row = RunEpoch(run_id=run_id, epoch=epoch, train_loss=train_loss, val_loss=val_loss)
+    row.seconds, row.layers = seconds, layers
+    session.add(row)
     session.execute(update(Run).where(Run.id == run_id).values(epoch=epoch))
     return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 

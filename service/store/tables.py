@@ -127,6 +127,8 @@ class RunEpoch(Base):
     train_loss: Mapped[float] = mapped_column(Float)
     val_loss: Mapped[float | None] = mapped_column(Float)
     seconds: Mapped[float] = mapped_column(Float)
+    # The cheap per-epoch layer statistics (models/introspect.py), None when not measured.
+    layers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Model(Base):
@@ -154,6 +156,8 @@ class ModelVersion(Base):
     columns: Mapped[list[str]] = mapped_column(JSON)
     code_size: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # End-of-training layer statistics (models/introspect.py); None for older versions.
+    layer_stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -174,12 +174,33 @@ class RunPage(BaseModel):
     total: int
 
 
+class EpochLayerRead(BaseModel):
+    index: int = Field(description="The hidden layer (as in GET /v1/models/{ref}/layers).")
+    variance: float = Field(description="Mean variance of the layer's units.")
+    dead_share: float | None = Field(
+        default=None, description="Share of units that fired on no sample row (relu family)."
+    )
+    saturation: float | None = Field(
+        default=None, description="Share of saturated cells (tanh, sigmoid)."
+    )
+
+
+class EpochLayersRead(BaseModel):
+    layers: list[EpochLayerRead]
+    code_variance: list[float] = Field(description="Variance of every code unit.")
+
+
 class EpochRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     epoch: int
     train_loss: float
     val_loss: float | None
     seconds: float
+    layers: EpochLayersRead | None = Field(
+        default=None,
+        description="The cheap layer statistics of the epoch, measured on a fixed sample of at "
+        "most 1,024 rows (validation, else training); null when not measured (DDP training).",
+    )
 
 
 class EpochPage(BaseModel):
