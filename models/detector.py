@@ -17,6 +17,7 @@ from models.config import DetectorConfig
 from models.decision import Assessment, decide
 from models.errors import InvalidInput
 from models.fitted import Fitted, FittedAttributes
+from models.geometry import resolve as resolve_geometry
 from models.preprocessing import Scaler
 from models.split import Split, split_rows
 from models.trainer import EpochCallback, Trainer, TrainResult, choose_device, train
@@ -41,6 +42,7 @@ class Prepared:
     z: torch.Tensor  # every row, scaled, on the device
     members: list[Autoencoder]
     started: float
+    geometry: dict[str, Any] | None = None  # how "auto" sizes were resolved
 
     @property
     def train_rows(self) -> torch.Tensor:
@@ -97,10 +99,15 @@ class Detector(FittedAttributes):
         split = split_rows(rows.shape[0], config, seed=config.training.seed)
         scaler = Scaler.fit(rows[split.fit], config.preprocessing.scaling)
         device = device or choose_device(config.training.device)
-        z = torch.from_numpy(scaler.transform(rows)).to(device)
+        scaled = scaler.transform(rows)
+        arch, geometry = resolve_geometry(
+            config.architecture, scaled[split.train], config.training.seed
+        )
+        config = replace(config, architecture=arch.resolved(rows.shape[1]))
+        z = torch.from_numpy(scaled).to(device)
         members = _build_members(rows.shape[1], config, device)
         names = _column_names(columns, rows.shape[1])
-        return Prepared(config, names, scaler, device, split, z, members, started)
+        return Prepared(config, names, scaler, device, split, z, members, started, geometry)
 
     def finish(self, prepared: Prepared, result: TrainResult) -> Self:
         """After training: score weights, calibration and contamination threshold; fitted."""
@@ -134,6 +141,7 @@ class Detector(FittedAttributes):
             fit_seconds=time.perf_counter() - prepared.started,
             device=prepared.device,
             scoring_masks=masks,
+            geometry=prepared.geometry,
             **_introspection(prepared),
         )
         return self

@@ -170,6 +170,8 @@ def _register(unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detec
         version = register_version(
             session, model_name, run_id=run_id, detector=detector, checkpoint=checkpoint
         )
+        if detector.geometry_ is not None:
+            store.record_geometry(session, run_id, detector.geometry_)
         store.finish_run(
             session,
             run_id,

@@ -110,6 +110,13 @@ def finish_run(
     session.execute(update(Run).where(Run.id == run_id).values(**values))
 
 
+def record_geometry(session: Session, run_id: int, geometry: dict[str, Any]) -> None:
+    """Echo how the run's "auto" sizes were resolved in its config, under `auto`."""
+    run = session.get(Run, run_id)
+    if run is not None:
+        run.config = {**run.config, "auto": geometry}
+
+
 def request_cancel(session: Session, run_id: int) -> None:
     """Flag the run so that its trainer stops after the current epoch."""
     session.execute(update(Run).where(Run.id == run_id).values(cancel_requested=True))

@@ -6,7 +6,7 @@ engine's own (`models.knobs`), so no limit is written twice.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -49,8 +49,10 @@ Widths = Annotated[list[Annotated[int, bounds(A, "hidden_layers")]], Field(max_l
 
 class ArchitectureIn(_Section):
     kind: choices.Kind | Unset = engine_field(A, "kind")
-    hidden_layers: Widths | None = engine_field(A, "hidden_layers")
-    code_size: Annotated[int, bounds(A, "code_size")] | None = engine_field(A, "code_size")
+    hidden_layers: Widths | Literal["auto"] | None = engine_field(A, "hidden_layers")
+    code_size: Annotated[int, bounds(A, "code_size")] | Literal["auto"] | None = engine_field(
+        A, "code_size"
+    )
     activation: choices.Activation | Unset = engine_field(A, "activation")
     dropout: Annotated[float, bounds(A, "dropout")] | Unset = engine_field(A, "dropout")
     normalization: choices.Normalization | Unset = engine_field(A, "normalization")
