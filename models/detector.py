@@ -163,6 +163,10 @@ class Detector(FittedAttributes):
 
     # -- inference ---------------------------------------------------------------------------
 
+    def scale(self, x: object) -> torch.Tensor:
+        """The rows checked and scaled as the nets see them, on the Detector's device."""
+        return self._scaled(x)
+
     def _scaled(self, x: object) -> torch.Tensor:
         rows = as_rows(x, columns=self.columns_)
         check_width(rows, self.n_features_in_)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from service.api.problems import MEDIA_TYPE
 from service.api.schemas.common import Problem
 from service.api.schemas.datasets import DatasetCreate
+from service.api.schemas.hidden import AttributionRequest, TraverseRequest
 from service.api.schemas.inference import AnomaliesRequest, EmbedRequest, ReconstructRequest
 from service.api.schemas.registry import AliasUpdate, CalibrateRequest
 from service.api.schemas.runs import RunCreate
@@ -26,6 +27,8 @@ HAND_READ: list[type[BaseModel]] = [
     AliasUpdate,
     CalibrateRequest,
     InferRequest,
+    AttributionRequest,
+    TraverseRequest,
 ]
 ERRORS = {
     "400": "The multipart body cannot be parsed",
@@ -52,6 +55,8 @@ CONFLICTS = {
     ("post", "/v1/runs/{run_id}/cancel"),
     ("delete", "/v1/runs/{run_id}"),
     ("delete", "/v1/models/{name}/versions/{version}"),
+    ("get", "/v1/models/{ref}/layers/{layer}/units/{unit}/examples"),  # no rows kept (older)
+    ("get", "/v1/models/{name}/compare"),
 }
 REFERENCES = {("post", "/v1/runs"), ("post", "/v1/models/{ref}/calibrate")}
 NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .npy answer

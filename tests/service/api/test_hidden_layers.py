@@ -1,5 +1,5 @@
 """Hidden layers over HTTP (issue 14): layer statistics of a version and of every epoch,
-`"auto"` sizes."""
+`"auto"` sizes, attributions, traversals, unit examples and CKA."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import is_problem, start_run, upload_rows, wait_for_run
+from tests.service.conftest import is_problem, normal_rows, start_run, upload_rows, wait_for_run
 
 
 def test_layers_carry_their_end_of_training_statistics(
@@ -81,3 +81,103 @@ def test_a_size_that_is_neither_a_number_nor_auto_is_refused(
         answer = client.post("/v1/runs", json=body | {"architecture": {field: "automatic"}})
         problem = is_problem(answer, 422)
         assert field in str(problem)
+
+
+def test_attributions_of_a_unit_and_of_the_score(
+    client: TestClient, trained: dict[str, Any]
+) -> None:
+    rows = normal_rows(20, seed=4)
+    rows[:5, 1] += 10.0
+    unit = client.post(
+        "/v1/models/tiny/attributions",
+        json={"instances": rows.tolist(), "target": {"layer": 1, "unit": 2}},
+    )
+    assert unit.status_code == 200, unit.text
+    found = unit.json()
+    assert found["baseline"] == "training mean" and found["steps"] == 32
+    assert np.asarray(found["attributions"]).shape == (20, 6) and found["columns"][0] == "c0"
+    code = client.post("/v1/models/tiny/embed", json={"instances": rows.tolist()}).json()
+    np.testing.assert_allclose(
+        found["values"], np.asarray(code["embeddings"])[:, 2], rtol=1e-4, atol=1e-5
+    )
+    delta = np.asarray(found["values"]) - np.asarray(found["baseline_values"])
+    sums = np.asarray(found["attributions"]).sum(axis=1)
+    np.testing.assert_allclose(np.abs(sums - delta), found["completeness_gap"], atol=1e-9)
+    score = client.post(
+        "/v1/models/tiny/attributions",
+        json={"instances": rows.tolist(), "target": "score", "method": "gradient_x_input"},
+    ).json()
+    assert score["baseline"] == "reconstruction" and score["steps"] is None
+    scores = client.post("/v1/models/tiny/anomalies", json={"instances": rows.tolist()}).json()
+    np.testing.assert_allclose(score["values"], scores["scores"], rtol=1e-4)
+    top = np.argmax(np.asarray(score["attributions"])[:5], axis=1)
+    assert (top == 1).all()  # the column that was shifted drives the score
+
+
+def test_a_traversal_moves_one_code_unit(client: TestClient, trained: dict[str, Any]) -> None:
+    answer = client.post("/v1/models/tiny/traverse", json={"unit": 1, "values": [-1.0, 0.0, 1.0]})
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert [code[1] for code in found["codes"]] == [-1.0, 0.0, 1.0]
+    assert np.asarray(found["reconstructions"]).shape == (3, 6)
+    row = normal_rows(1, seed=8)[0].tolist()
+    keep = client.post(
+        "/v1/models/tiny/traverse", json={"unit": 0, "values": [3.0], "instance": row}
+    )
+    code = client.post("/v1/models/tiny/embed", json={"instances": [row]}).json()["embeddings"][0]
+    np.testing.assert_allclose(keep.json()["codes"][0][1:], code[1:], rtol=1e-5)
+
+
+def test_unit_examples_are_the_kept_calibration_rows_ranked(
+    client: TestClient, trained: dict[str, Any]
+) -> None:
+    answer = client.get("/v1/models/tiny/layers/0/units/5/examples", params={"k": 4})
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["n_rows"] == 60 and len(found["top"]) == len(found["bottom"]) == 4
+    top = [example["activation"] for example in found["top"]]
+    assert top == sorted(top, reverse=True) and top[0] >= found["bottom"][0]["activation"]
+    values = [example["values"] for example in found["top"]]
+    again = client.post("/v1/models/tiny/embed", json={"instances": values, "layer": 0}).json()
+    np.testing.assert_allclose(np.asarray(again["embeddings"])[:, 5], top, rtol=1e-4, atol=1e-5)
+
+
+def test_cka_between_versions(client: TestClient, trained: dict[str, Any]) -> None:
+    same = client.get("/v1/models/tiny/compare", params={"a": 1, "b": 1})
+    assert same.status_code == 200, same.text
+    assert abs(same.json()["code_cka"] - 1.0) <= 1e-9 and same.json()["rows"] == 60
+    assert all(abs(v - 1.0) <= 1e-9 for v in same.json()["layers_cka"])
+    other = start_run(client, trained["dataset"]["id"], "tiny", training={"epochs": 3, "seed": 9})
+    version = wait_for_run(client, other["id"])["model_version"]
+    changed = client.get("/v1/models/tiny/compare", params={"a": 1, "b": version}).json()
+    assert 0.0 < changed["code_cka"] < 1.0 - 1e-6 and len(changed["layers_cka"]) == 3
+
+
+def test_what_cannot_be_answered_is_refused_by_name(
+    client: TestClient, trained: dict[str, Any]
+) -> None:
+    rows = normal_rows(2).tolist()
+    bad_layer = {"instances": rows, "target": {"layer": 9, "unit": 0}}
+    assert (
+        "layer"
+        in is_problem(client.post("/v1/models/tiny/attributions", json=bad_layer), 422)["detail"]
+    )
+    bad_unit = {"instances": rows, "target": {"layer": 1, "unit": 3}}
+    assert (
+        "unit"
+        in is_problem(client.post("/v1/models/tiny/attributions", json=bad_unit), 422)["detail"]
+    )
+    narrow = {"instances": [[1.0, 2.0]], "target": "score"}
+    assert "instances" in str(
+        is_problem(client.post("/v1/models/tiny/attributions", json=narrow), 422)
+    )
+    ragged = {"instances": [[1.0] * 6, [1.0] * 5], "target": "score"}
+    is_problem(client.post("/v1/models/tiny/attributions", json=ragged), 422)
+    method = {"instances": rows, "target": "score", "method": "shap"}
+    assert "method" in str(
+        is_problem(client.post("/v1/models/tiny/attributions", json=method), 422)
+    )
+    is_problem(client.post("/v1/models/tiny/traverse", json={"unit": 3, "values": [1.0]}), 422)
+    is_problem(client.get("/v1/models/tiny/layers/1/units/3/examples"), 422)
+    is_problem(client.get("/v1/models/tiny/compare", params={"a": 1, "b": 99}), 404)
+    is_problem(client.get("/v1/models/nope/compare", params={"a": 1, "b": 1}), 404)
