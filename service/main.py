@@ -25,6 +25,7 @@ from service.api import (
     problems,
     registry,
     runs,
+    sweeps,
     v2,
 )
 from service.api.deps import Services
@@ -167,7 +168,7 @@ def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
     app.state.services = services
     # Inference first: the router tries routes in order, and these are the hot ones.
     routers = [inference.router, v2.models, v2.router] + [
-        module.router for module in (health, datasets, runs, registry, hidden)
+        module.router for module in (health, datasets, runs, sweeps, registry, hidden)
     ]
     for router in [*routers, docs.router]:
         app.include_router(router)

@@ -16,6 +16,7 @@ from service.api.schemas.hidden import AttributionRequest, TraverseRequest
 from service.api.schemas.inference import AnomaliesRequest, EmbedRequest, ReconstructRequest
 from service.api.schemas.registry import AliasUpdate, CalibrateRequest
 from service.api.schemas.runs import RunCreate
+from service.api.schemas.sweeps import SweepCreate
 from service.api.schemas.v2 import InferError, InferRequest
 
 HAND_READ: list[type[BaseModel]] = [
@@ -29,6 +30,7 @@ HAND_READ: list[type[BaseModel]] = [
     InferRequest,
     AttributionRequest,
     TraverseRequest,
+    SweepCreate,
 ]
 ERRORS = {
     "400": "The multipart body cannot be parsed",
@@ -57,6 +59,7 @@ CONFLICTS = {
     ("delete", "/v1/models/{name}/versions/{version}"),
     ("get", "/v1/models/{ref}/layers/{layer}/units/{unit}/examples"),  # no rows kept (older)
     ("get", "/v1/models/{name}/compare"),
+    ("post", "/v1/sweeps/{sweep_id}/cancel"),
 }
 REFERENCES = {("post", "/v1/runs"), ("post", "/v1/models/{ref}/calibrate")}
 NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .npy answer

@@ -105,7 +105,23 @@ class CalibrationIn(_Section):
     scoring: choices.Scoring | Unset = engine_field(C, "scoring")
 
 
-class RunCreate(_Section):
+class RunSections(_Section):
+    """The config sections of a run; omitted fields take the engine's defaults."""
+
+    architecture: ArchitectureIn | None = None
+    preprocessing: PreprocessingIn | None = None
+    training: TrainingIn | None = None
+    calibration: CalibrationIn | None = None
+
+    def partial_config(self) -> dict[str, Any]:
+        """The config sections as given; omitted fields (not explicit nulls) are left out."""
+        sections = self.model_dump(
+            mode="json", exclude_unset=True, exclude={"dataset_id", "model_name"}
+        )
+        return {name: value for name, value in sections.items() if value is not None}
+
+
+class RunCreate(RunSections):
     """A training request. Omitted fields take the engine's defaults (echoed in `config`)."""
 
     model_config = ConfigDict(
@@ -128,17 +144,6 @@ class RunCreate(_Section):
     model_name: str = Field(
         pattern=NAME_PATTERN, description="Register the trained model as a version of this name."
     )
-    architecture: ArchitectureIn | None = None
-    preprocessing: PreprocessingIn | None = None
-    training: TrainingIn | None = None
-    calibration: CalibrationIn | None = None
-
-    def partial_config(self) -> dict[str, Any]:
-        """The config sections as given; omitted fields (not explicit nulls) are left out."""
-        sections = self.model_dump(
-            mode="json", exclude_unset=True, exclude={"dataset_id", "model_name"}
-        )
-        return {name: value for name, value in sections.items() if value is not None}
 
 
 class Progress(BaseModel):
@@ -156,6 +161,8 @@ class RunMetrics(BaseModel):
 
 class RunRead(BaseModel):
     id: int
+    sweep_id: int | None = Field(default=None, description="The sweep this run is a trial of.")
+    trial_number: int | None = Field(default=None, description="Its trial number (from 0).")
     status: RunStatus
     model_name: str
     model_version: int | None
