@@ -277,3 +277,33 @@ def test_sigterm_hands_the_run_back_and_exits(
     assert _pid(run) != busy.pid
     assert deployment.client.post(f"/v1/runs/{run_id}/cancel").status_code == 202
     deployment.wait(run_id, lambda r: r["status"] == "cancelled", timeout=60)
+
+
+def test_sweep_trials_spread_over_two_workers(two_workers: Deployment, dataset_id: int) -> None:
+    """Issue 14: a sweep's coordinator steps are jobs too, and its trials are runs that any
+    worker takes: with two trials in flight both workers train."""
+    deployment = two_workers
+    live = {w.pid for w in deployment.live_workers()}
+    body = {
+        "dataset_id": dataset_id,
+        "model_name": "spread-sweep",
+        "base": TINY,
+        "space": {"architecture.code_size": {"int": [1, 4]}},
+        "trials": 6,
+        "parallel": 2,
+        "pruning": "none",
+    }
+    answer = deployment.client.post("/v1/sweeps", json=body)
+    assert answer.status_code == 202, answer.text
+    sweep_id = answer.json()["id"]
+    deadline = time.monotonic() + 300
+    sweep: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        sweep = deployment.client.get(f"/v1/sweeps/{sweep_id}").json()
+        if sweep["status"] in FINISHED:
+            break
+        time.sleep(0.5)
+    assert sweep["status"] == "succeeded", sweep
+    runs = [deployment.run(t["run_id"]) for t in sweep["trial_runs"]]
+    assert [run["trial_number"] for run in runs] == list(range(6))
+    assert {_pid(run) for run in runs} == live
