@@ -12,7 +12,7 @@ from service.domain.arrays import FloatArray, check_width, rows_to_array
 from service.domain.inference import engine_call
 from service.domain.lookup import DetectorCache, Target
 from service.domain.registry import get_version
-from service.errors import Conflict
+from service.errors import BadRows, Conflict
 
 
 class NothingKept(Conflict):
@@ -24,6 +24,17 @@ def _kept(function: Any, *args: Any, **kwargs: Any) -> Any:
         return engine_call(function, *args, **kwargs)
     except attribution.NotKept as exc:
         raise NothingKept(str(exc)) from exc
+
+
+def _overflowed(what: str, *arrays: np.ndarray) -> None:
+    """BadRows naming the first row whose answer is not finite (the row lies far outside the
+    training data, and JSON has no Infinity)."""
+    for array in arrays:
+        finite = np.isfinite(array.reshape(array.shape[0], -1)).all(axis=1)
+        if not finite.all():
+            row = int(np.argmin(finite))
+            msg = f"row {row}: the {what} overflowed; the row is far outside the training data"
+            raise BadRows(msg, errors=[{"loc": ["body", row], "msg": msg}])
 
 
 def attributions(
@@ -39,6 +50,8 @@ def attributions(
     found: attribution.Attribution = engine_call(
         attribution.attribute, target.detector, x, unit=unit, method=method, steps=steps
     )
+    _overflowed("attribution", found.attributions, found.values, found.baseline_values)
+    _overflowed("attribution", found.completeness_gap)
     return found
 
 
@@ -51,6 +64,7 @@ def traverse(
         x = rows_to_array([row], field="instance")
         x = check_width(x, width=len(target.columns), field="instance")
     codes, rebuilt = engine_call(attribution.traverse, target.detector, unit, values, x)
+    _overflowed("traversal", np.asarray(codes), np.asarray(rebuilt))
     return np.asarray(codes), np.asarray(rebuilt)
 
 

@@ -81,7 +81,7 @@ class TraverseRequest(Strict):
         },
     )
     unit: int = Field(ge=0, le=65_535, description="The code unit that moves.")
-    values: list[float] = Field(
+    values: list[Annotated[float, Field(ge=-1e6, le=1e6)]] = Field(
         min_length=1, max_length=MAX_TRAVERSE_VALUES, description="The values it takes."
     )
     instance: Annotated[list[float], Field(min_length=1)] | None = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.api.schemas.common import Id, Strict, Timestamp
 from service.api.schemas.runs import NAME_PATTERN, RunSections
@@ -15,7 +15,20 @@ Field_ = Annotated[
 ]
 
 
-class IntRange(Strict):
+class _Dimension(BaseModel):
+    """One field of the space. `log` is the only boolean: bounds and choices are never one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("bounds", "choice", mode="before", check_fields=False)
+    @classmethod
+    def _no_booleans(cls, value: object) -> object:
+        if isinstance(value, list) and any(isinstance(item, bool) for item in value):
+            raise ValueError("a boolean is not a valid value here")
+        return value
+
+
+class IntRange(_Dimension):
     bounds: list[int] = Field(
         alias="int", min_length=2, max_length=2, description="[low, high], both included."
     )
@@ -28,7 +41,7 @@ class IntRange(Strict):
         return self
 
 
-class FloatRange(Strict):
+class FloatRange(_Dimension):
     bounds: list[float] = Field(
         alias="float", min_length=2, max_length=2, description="[low, high]."
     )
@@ -41,8 +54,8 @@ class FloatRange(Strict):
         return self
 
 
-class Choice(Strict):
-    choice: list[str | int | float | bool] = Field(
+class Choice(_Dimension):
+    choice: list[str | int | float] = Field(
         min_length=1, max_length=64, description="The values to choose from."
     )
 
