@@ -35,7 +35,7 @@ from models.attribution import (  # noqa: E402
     score_target,
     unit_target,
 )
-from tests.models.conftest import low_rank_rows  # noqa: E402
+from tests.models.conftest import low_rank_rows, single_feature_anomalies  # noqa: E402
 
 UNITS: list[tuple[int, int] | None] = [(0, 3), (1, 2), (3, 7), None]
 
@@ -85,15 +85,9 @@ def captum_difference() -> None:
     print(f"largest |ours − Captum| over 4 targets × 64 rows × 10 columns: {worst:.2e}")
 
 
-def single_feature_anomalies() -> None:
-    rng = np.random.default_rng(0)
-    mixing = rng.normal(size=(5, 20))
-    normal = rng.normal(size=(4_000, 5)) @ mixing + 0.05 * rng.normal(size=(4_000, 20))
+def top_feature() -> None:
+    normal, rows, shifted = single_feature_anomalies()
     detector = Detector(DetectorConfig.from_dict({"training": {"epochs": 30}})).fit(normal)
-    rows = rng.normal(size=(1_000, 5)) @ mixing + 0.05 * rng.normal(size=(1_000, 20))
-    shifted = rng.integers(0, 20, size=1_000)
-    signs = rng.choice([-1.0, 1.0], size=1_000)
-    rows[np.arange(1_000), shifted] += 6.0 * signs * normal.std(axis=0)[shifted]
     top = [row[0]["feature"] for row in detector.explain(rows, 1)]
     by_error = np.mean([name == f"f{j}" for name, j in zip(top, shifted, strict=True)])
     by_ig = np.mean(np.argmax(attribute(detector, rows).attributions, axis=1) == shifted)
@@ -109,4 +103,4 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     completeness()
     captum_difference()
-    single_feature_anomalies()
+    top_feature()

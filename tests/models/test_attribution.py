@@ -23,7 +23,7 @@ from models.attribution import (
     unit_examples,
     unit_target,
 )
-from tests.models.conftest import low_rank_rows
+from tests.models.conftest import low_rank_rows, single_feature_anomalies
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # matplotlib warns on import
@@ -138,14 +138,8 @@ def test_a_linear_target_has_no_completeness_gap() -> None:
 def test_single_feature_anomalies_are_found_by_their_feature() -> None:
     """5-D linear manifold in 20-D; each anomaly shifts one feature by 6σ: the top feature by
     per-feature error and by IG of the score must be the shifted one for ≥ 95 % of 1,000."""
-    rng = np.random.default_rng(0)
-    mixing = rng.normal(size=(5, 20))
-    normal = rng.normal(size=(4_000, 5)) @ mixing + 0.05 * rng.normal(size=(4_000, 20))
+    normal, rows, shifted = single_feature_anomalies()
     detector = Detector(DetectorConfig.from_dict({"training": {"epochs": 30}})).fit(normal)
-    rows = rng.normal(size=(1_000, 5)) @ mixing + 0.05 * rng.normal(size=(1_000, 20))
-    shifted = rng.integers(0, 20, size=1_000)
-    signs = rng.choice([-1.0, 1.0], size=1_000)
-    rows[np.arange(1_000), shifted] += 6.0 * signs * normal.std(axis=0)[shifted]
     by_error = [row[0]["feature"] for row in detector.explain(rows, 1)]
     error_right = np.mean([name == f"f{j}" for name, j in zip(by_error, shifted, strict=True)])
     found = attribute(detector, rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +29,11 @@ class _Dimension(BaseModel):
         return value
 
 
+def _check_range(kind: str, bounds: Sequence[float], *, log: bool) -> None:
+    if bounds[0] > bounds[1] or (log and bounds[0] <= 0):
+        raise ValueError(f"{kind}: [low, high] with low <= high (and low > 0 on a log scale)")
+
+
 class IntRange(_Dimension):
     bounds: list[int] = Field(
         alias="int", min_length=2, max_length=2, description="[low, high], both included."
@@ -36,8 +42,7 @@ class IntRange(_Dimension):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.bounds[0] > self.bounds[1] or (self.log and self.bounds[0] < 1):
-            raise ValueError("int: [low, high] with low <= high (and low >= 1 on a log scale)")
+        _check_range("int", self.bounds, log=self.log)
         return self
 
 
@@ -49,8 +54,7 @@ class FloatRange(_Dimension):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.bounds[0] > self.bounds[1] or (self.log and self.bounds[0] <= 0):
-            raise ValueError("float: [low, high] with low <= high (and low > 0 on a log scale)")
+        _check_range("float", self.bounds, log=self.log)
         return self
 
 

@@ -3,15 +3,13 @@ trial becomes a version; refusals name the field."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import is_problem, normal_rows, upload_rows
+from tests.service.conftest import is_problem, normal_rows, upload_rows, wait_until_finished
 
-FINISHED = ("succeeded", "failed", "cancelled")
 BASE = {
     "architecture": {"hidden_layers": [16], "dropout": 0.0},
     "training": {"epochs": 9, "batch_size": 64},
@@ -20,13 +18,7 @@ BASE = {
 
 
 def wait_for_sweep(client: TestClient, sweep_id: int, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sweep: dict[str, Any] = client.get(f"/v1/sweeps/{sweep_id}").json()
-        if sweep["status"] in FINISHED:
-            return sweep
-        time.sleep(0.3)
-    raise AssertionError(f"sweep {sweep_id} did not finish in {timeout}s")
+    return wait_until_finished(client, f"/v1/sweeps/{sweep_id}", timeout)
 
 
 def start_sweep(client: TestClient, **body: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.service.conftest import FINISHED, normal_rows
+from tests.service.conftest import normal_rows, wait_until_finished
 from tests.service.jobs.test_workers import HOURGLASS, _free_port, _wait_ready
 
 pytestmark = pytest.mark.slow
@@ -83,12 +83,7 @@ def test_a_killed_coordinator_resumes_without_duplicate_trials(tmp_path: Path) -
         assert any(t["state"] in ("queued", "running") for t in at_kill["trial_runs"])
         server = _serve(env, tmp_path / "serve.log")
         _wait_ready(client, server)
-        deadline = time.monotonic() + 600
-        sweep = _sweep(client, sweep_id)
-        while sweep["status"] not in FINISHED:
-            assert time.monotonic() < deadline, sweep
-            time.sleep(0.5)
-            sweep = _sweep(client, sweep_id)
+        sweep = wait_until_finished(client, f"/v1/sweeps/{sweep_id}", 600)
         assert sweep["status"] == "succeeded", sweep
         assert [t["number"] for t in sweep["trial_runs"]] == list(range(TRIALS))
         engine = create_engine(url)

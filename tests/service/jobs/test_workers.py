@@ -23,7 +23,13 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.service.conftest import FINISHED, TINY, normal_rows, postgres_database
+from tests.service.conftest import (
+    FINISHED,
+    TINY,
+    normal_rows,
+    postgres_database,
+    wait_until_finished,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 logger = logging.getLogger(__name__)
@@ -295,14 +301,7 @@ def test_sweep_trials_spread_over_two_workers(two_workers: Deployment, dataset_i
     }
     answer = deployment.client.post("/v1/sweeps", json=body)
     assert answer.status_code == 202, answer.text
-    sweep_id = answer.json()["id"]
-    deadline = time.monotonic() + 300
-    sweep: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        sweep = deployment.client.get(f"/v1/sweeps/{sweep_id}").json()
-        if sweep["status"] in FINISHED:
-            break
-        time.sleep(0.5)
+    sweep = wait_until_finished(deployment.client, f"/v1/sweeps/{answer.json()['id']}", 300)
     assert sweep["status"] == "succeeded", sweep
     runs = [deployment.run(t["run_id"]) for t in sweep["trial_runs"]]
     assert [run["trial_number"] for run in runs] == list(range(6))
