@@ -119,6 +119,9 @@ def test_a_cancelled_sweep_stops_its_trials(client: TestClient) -> None:
     assert sweep["status"] == "cancelled" and sweep["model_version"] is None
     assert all(t["state"] == "cancelled" for t in sweep["trial_runs"])
     is_problem(client.post(f"/v1/sweeps/{made['id']}/cancel"), 409)
+    for trial in sweep["trial_runs"]:  # a finished sweep's trials are runs like any other
+        assert client.delete(f"/v1/runs/{trial['run_id']}").status_code == 204
+    assert "sweeps" in is_problem(client.delete(f"/v1/datasets/{dataset['id']}"), 409)["detail"]
     is_problem(client.get("/v1/sweeps/999999"), 404)
 
 
