@@ -234,8 +234,7 @@ def reference_rows(detector: Detector) -> np.ndarray:
     rows = detector.reference_rows_
     if rows is None:
         raise NotKept("this model keeps no calibration rows: it was trained before they were kept")
-    original: np.ndarray = detector.scaler_.inverse(rows)
-    return original
+    return rows
 
 
 class NotKept(InvalidInput):

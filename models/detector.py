@@ -27,7 +27,7 @@ LayerCallback = Callable[[int, dict[str, Any]], None]
 """`(epoch, statistics) -> None`: the per-epoch layer statistics (models/introspect.py), handed
 over just before the epoch callback of the same epoch."""
 REFERENCE_ROWS = 1_024  # calibration rows kept with the model (unit examples, CKA)
-REFERENCE_CELLS = 1 << 18  # … and at most this many cells (1 MiB of float32)
+REFERENCE_CELLS = 1 << 18  # … and at most this many values (2 MiB of float64)
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Prepared:
     members: list[Autoencoder]
     started: float
     geometry: dict[str, Any] | None = None  # how "auto" sizes were resolved
+    rows: np.ndarray | None = None  # every row as given (original units)
 
     @property
     def train_rows(self) -> torch.Tensor:
@@ -107,7 +108,7 @@ class Detector(FittedAttributes):
         z = torch.from_numpy(scaled).to(device)
         members = _build_members(rows.shape[1], config, device)
         names = _column_names(columns, rows.shape[1])
-        return Prepared(config, names, scaler, device, split, z, members, started, geometry)
+        return Prepared(config, names, scaler, device, split, z, members, started, geometry, rows)
 
     def finish(self, prepared: Prepared, result: TrainResult) -> Self:
         """After training: score weights, calibration and contamination threshold; fitted."""
@@ -297,13 +298,18 @@ def _introspection(prepared: Prepared) -> dict[str, Any]:
     rows, source = introspect.statistics_rows(
         prepared.val_rows, prepared.train_rows, limit=introspect.FINAL_ROWS, seed=seed
     )
-    calibration = prepared.z[prepared.split.calibration]
-    limit = min(REFERENCE_ROWS, max(1, REFERENCE_CELLS // calibration.shape[1]))
-    kept = introspect.sample_rows(calibration.shape[0], limit, seed)
+    calibration = prepared.split.calibration
+    limit = min(REFERENCE_ROWS, max(1, REFERENCE_CELLS // len(prepared.columns)))
+    kept = calibration[introspect.sample_rows(calibration.size, limit, seed)]
+    original = prepared.rows
+    if original is None:  # prepared without its rows: rebuilt from the scaled ones
+        original = prepared.scaler.inverse(prepared.z[torch.from_numpy(kept)].cpu().numpy())
+    else:
+        original = original[kept]
     return {
         "layer_stats": introspect.layer_statistics(prepared.members[0], rows, source=source),
         "train_mean": prepared.train_rows.double().mean(dim=0).cpu().numpy(),
-        "reference_rows": calibration[torch.from_numpy(kept)].cpu().numpy(),
+        "reference_rows": np.asarray(original, dtype=np.float64),
     }
 
 

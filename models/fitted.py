@@ -41,7 +41,7 @@ class Fitted:
     scoring_masks: np.ndarray | None = None  # (masks, features) bool: hidden cells, scoring masked
     layer_stats: dict[str, Any] | None = None  # models/introspect.py, at the end of training
     train_mean: np.ndarray | None = None  # (features,) scaled: the attributions' baseline
-    reference_rows: np.ndarray | None = None  # (≤ 1,024, features) scaled calibration rows
+    reference_rows: np.ndarray | None = None  # (≤ 1,024, features) calibration rows as given
     geometry: dict[str, Any] | None = None  # how "auto" sizes were resolved (models/geometry.py)
 
     @property

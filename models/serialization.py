@@ -31,7 +31,7 @@ def to_bytes(fitted: Fitted) -> bytes:
         tensors["introspect.train_mean"] = torch.from_numpy(fitted.train_mean.astype(np.float64))
     if fitted.reference_rows is not None:
         tensors["introspect.rows"] = torch.from_numpy(
-            np.ascontiguousarray(fitted.reference_rows, dtype=np.float32)
+            np.ascontiguousarray(fitted.reference_rows, dtype=np.float64)
         )
     for i, net in enumerate(fitted.members):
         tensors.update({f"members.{i}.{k}": v for k, v in net.state_dict().items()})

@@ -132,3 +132,5 @@ def test_a_fitted_detector_keeps_its_statistics_and_reports_every_epoch() -> Non
     np.testing.assert_array_equal(again.reference_rows_, detector.reference_rows_)
     np.testing.assert_array_equal(again.train_mean_, detector.train_mean_)
     assert detector.reference_rows_.shape == (150, 8)  # every calibration row (10 %)
+    rows = {tuple(row) for row in x.astype(np.float64)}
+    assert all(tuple(row) in rows for row in detector.reference_rows_)  # as given, unscaled
