@@ -61,7 +61,7 @@ CONFLICTS = {
     ("get", "/v1/models/{name}/compare"),
     ("post", "/v1/sweeps/{sweep_id}/cancel"),
 }
-REFERENCES = {("post", "/v1/runs"), ("post", "/v1/models/{ref}/calibrate")}
+REFERENCES = {("post", "/v1/runs"), ("post", "/v1/sweeps"), ("post", "/v1/models/{ref}/calibrate")}
 NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .npy answer
 MEDIA_TYPES = {("post", "/v1/datasets")}  # bodies of an unsupported content type: 415
 

@@ -35,6 +35,7 @@ def _trial(run: Run) -> TrialRead:
         objective=record.get("objective"),
         holdout=record.get("holdout"),
         pruned_at_epoch=record.get("pruned_at_epoch"),
+        parameters=record.get("parameters"),
         epochs=run.epoch,
     )
 

@@ -299,10 +299,8 @@ def best_trial(sweep: Sweep, trials: list[Run]) -> Run | None:
 
 
 def _size(run: Run) -> int:
-    """Trainable parameters of a trial's config."""
-    config = DetectorConfig.from_dict({k: v for k, v in run.config.items() if k != "auto"})
-    n_features = int((run.trial or {}).get("n_features", 0))
-    return config.architecture.parameter_count(n_features)
+    """Trainable parameters of a trial's net, as it was built ("auto" sizes resolved)."""
+    return int((run.trial or {}).get("parameters", 0))
 
 
 def _finish(session: Session, sweep: Sweep, trials: list[Run]) -> None:
@@ -371,7 +369,7 @@ def score_trial(session: Session, run: Run, detector: Detector, checkpoint: byte
     outcome = {
         "objective": None if value is None else float(value),
         "holdout": holdout,
-        "n_features": len(detector.columns_),
+        "parameters": detector.config_.architecture.parameter_count(len(detector.columns_)),
     }
     store.record_trial(session, run.id, outcome, checkpoint_blob_id=blob.id)
 

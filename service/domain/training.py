@@ -203,6 +203,8 @@ def _score_trial(unit: UnitOfWork, run_id: int, detector: Detector) -> None:
         run = store.get_run(session, run_id)
         if run is not None:
             sweeps.score_trial(session, run, detector, checkpoint)
+        if detector.geometry_ is not None:
+            store.record_geometry(session, run_id, detector.geometry_)
         store.finish_run(session, run_id, status=RunStatus.SUCCEEDED, metrics=metrics)
     logger.info("trial scored", extra={"run_id": run_id, "action": "succeed"})
 

@@ -151,6 +151,7 @@ class TrialRead(BaseModel):
         description="The labelled objective on the held-out half of the labelled rows."
     )
     pruned_at_epoch: int | None
+    parameters: int | None = Field(description="Trainable parameters of its net, once trained.")
     epochs: int = Field(description="Epochs it trained.")
 
 

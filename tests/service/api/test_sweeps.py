@@ -73,6 +73,31 @@ def test_a_sweep_runs_its_trials_as_runs_and_registers_the_best(client: TestClie
     assert answer.status_code == 200
 
 
+def test_the_knee_objective_picks_the_smallest_net_with_most_of_the_gain(
+    client: TestClient,
+) -> None:
+    dataset = upload_rows(client, normal_rows(400, seed=5), name="knee-rows")
+    made = start_sweep(
+        client,
+        dataset_id=dataset["id"],
+        model_name="knee",
+        base=BASE,
+        space={"architecture.code_size": {"choice": [1, 2, 4, 6]}},
+        trials=4,
+        pruning="none",
+        objective={"metric": "val_loss_knee"},
+    )
+    sweep = wait_for_sweep(client, made["id"])
+    assert sweep["status"] == "succeeded", sweep
+    trials = sweep["trial_runs"]
+    losses = [t["objective"] for t in trials]
+    bar = max(losses) - 0.8 * (max(losses) - min(losses))
+    eligible = [t for t in trials if t["objective"] <= bar + 1e-15]
+    expected = min(eligible, key=lambda t: (t["parameters"], t["objective"]))
+    assert sweep["best"]["trial_number"] == expected["number"]
+    assert all(t["parameters"] > 0 for t in trials)
+
+
 def test_a_labelled_objective_scores_each_trial(client: TestClient) -> None:
     rng = np.random.default_rng(3)
     dataset = upload_rows(client, normal_rows(400, seed=1), name="train-rows")
