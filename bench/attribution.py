@@ -28,13 +28,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from models import Detector, DetectorConfig  # noqa: E402
-from models.attribution import (  # noqa: E402
-    attribute,
-    compare,
-    double,
-    score_target,
-    unit_target,
-)
+from models.attribution import attribute, compare, target_and_baseline  # noqa: E402
 from tests.models.conftest import low_rank_rows, single_feature_anomalies  # noqa: E402
 
 UNITS: list[tuple[int, int] | None] = [(0, 3), (1, 2), (3, 7), None]
@@ -65,19 +59,11 @@ def captum_difference() -> None:
         from captum.attr import IntegratedGradients
     detector = fit("relu")
     x = low_rank_rows(64, d=10, seed=12)
-    members = double(detector.members_)
     z = detector.scale(x).double()
     worst = 0.0
     for unit in UNITS:
         ours = attribute(detector, x, unit=unit).attributions
-        if unit is None:
-            scoring = detector.config_.calibration.scoring
-            f = score_target(members, detector.feature_weights_, detector.scoring_masks_, scoring)
-            with torch.no_grad():
-                base = torch.stack([net(z).reconstruction for net in members]).mean(dim=0)
-        else:
-            f = unit_target(members[0], *unit)
-            base = torch.from_numpy(detector.train_mean_).expand_as(z).clone()
+        f, base = target_and_baseline(detector, z, unit)
         theirs = IntegratedGradients(f).attribute(
             z, baselines=base, n_steps=32, method="gausslegendre"
         )

@@ -11,21 +11,11 @@ trimmed for the README.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi.testclient import TestClient
-
-from service.config import Settings
-from service.main import create_app
-from service.store.db import make_engine
-from service.store.migrate import upgrade
-
-DATA = Path(os.environ.get("HOURGLASS_BENCH_DATA", "/work/shared/bench-data")) / "32_shuttle.npz"
+from sweep import service, shuttle  # bench/sweep.py: the service on SQLite, shuttle's rows
 
 
 def show(title: str, value: Any) -> None:
@@ -37,101 +27,86 @@ def short(values: list[float], digits: int = 3) -> list[float]:
 
 
 def main() -> None:
-    data = np.load(DATA)
-    x, y = data["X"].astype(np.float64), data["y"].astype(int)
-    rng = np.random.default_rng(0)
-    normal = rng.permutation(np.flatnonzero(y == 0))[:5_000]
-    others = rng.permutation(np.setdiff1d(np.arange(len(y)), normal))[:500]
-    columns = [f"x{i}" for i in range(x.shape[1])]
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'demo.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        settings = Settings(database_url=url, embedded_workers=1, torch_threads=1, api_keys="")
-        with TestClient(create_app(settings)) as client:
-            body = {"name": "shuttle", "columns": columns, "rows": x[normal].tolist()}
-            dataset = client.post("/v1/datasets", json=body).json()
-            run = client.post(
-                "/v1/runs",
-                json={
-                    "dataset_id": dataset["id"],
-                    "model_name": "shuttle",
-                    "training": {"epochs": 20, "validation_fraction": 0.1},
-                },
-            ).json()
-            while (run := client.get(f"/v1/runs/{run['id']}").json())["status"] == "queued" or (
-                run["status"] == "running"
-            ):
-                time.sleep(0.5)
-            assert run["status"] == "succeeded", run
-            layers = client.get("/v1/models/shuttle/layers", params={"stats": "true"}).json()
-            show(
-                "layers",
-                [
-                    {
-                        "index": layer["index"],
-                        "name": layer["name"],
-                        "width": layer["width"],
-                        "dead_units": layer["stats"]["dead_units"],
-                        "mean_fire_rate": None
-                        if layer["stats"]["fire_rate"] is None
-                        else round(float(np.mean(layer["stats"]["fire_rate"])), 3),
-                        "active_per_row": None
-                        if layer["stats"]["active_per_row"] is None
-                        else round(layer["stats"]["active_per_row"], 2),
-                        **(
-                            {
-                                "variance_share": short(layer["stats"]["variance_share"]),
-                                "effective_dimension": round(
-                                    layer["stats"]["effective_dimension"], 2
-                                ),
-                                "max_abs_correlation": round(
-                                    layer["stats"]["max_abs_correlation"], 3
-                                ),
-                            }
-                            if layer["name"] == "code"
-                            else {}
-                        ),
-                    }
-                    for layer in layers
-                ],
-            )
-            epochs = client.get(f"/v1/runs/{run['id']}/epochs").json()["items"]
-            show("epochs[0] and epochs[-1] layers", [epochs[0]["layers"], epochs[-1]["layers"]])
-            labelled = x[others]
-            scores = client.post(
-                "/v1/models/shuttle/anomalies", json={"instances": labelled.tolist()}
-            ).json()["scores"]
-            odd = int(np.argmax(np.where(y[others] == 1, scores, -np.inf)))
-            row = labelled[odd].tolist()
-            found = client.post(
-                "/v1/models/shuttle/attributions",
-                json={"instances": [row], "target": "score"},
-            ).json()
-            show(
-                "attributions",
+    x, y, normal, others, columns = shuttle(5_000, 500)
+    with service(workers=1) as client:
+        body = {"name": "shuttle", "columns": columns, "rows": x[normal].tolist()}
+        dataset = client.post("/v1/datasets", json=body).json()
+        run = client.post(
+            "/v1/runs",
+            json={
+                "dataset_id": dataset["id"],
+                "model_name": "shuttle",
+                "training": {"epochs": 20, "validation_fraction": 0.1},
+            },
+        ).json()
+        while (run := client.get(f"/v1/runs/{run['id']}").json())["status"] == "queued" or (
+            run["status"] == "running"
+        ):
+            time.sleep(0.5)
+        assert run["status"] == "succeeded", run
+        layers = client.get("/v1/models/shuttle/layers", params={"stats": "true"}).json()
+        show(
+            "layers",
+            [
                 {
-                    "row": row,
-                    "score": round(found["values"][0], 3),
-                    "baseline": found["baseline"],
-                    "baseline_value": round(found["baseline_values"][0], 3),
-                    "attributions": short(found["attributions"][0]),
-                    "completeness_gap": round(found["completeness_gap"][0], 4),
-                },
-            )
-            explained = client.post(
-                "/v1/models/shuttle/anomalies", json={"instances": [row], "explain": 3}
-            ).json()
-            show("explanations of the same row", explained["explanations"])
-            traverse = client.post(
-                "/v1/models/shuttle/traverse", json={"unit": 0, "values": [-2.0, 0.0, 2.0]}
-            ).json()
-            show("traverse", [short(r, 1) for r in traverse["reconstructions"]])
-            examples = client.get(
-                "/v1/models/shuttle/layers/0/units/0/examples", params={"k": 2}
-            ).json()
-            show("examples", {k: examples[k] for k in ("n_rows", "top", "bottom")})
+                    "index": layer["index"],
+                    "name": layer["name"],
+                    "width": layer["width"],
+                    "dead_units": layer["stats"]["dead_units"],
+                    "mean_fire_rate": None
+                    if layer["stats"]["fire_rate"] is None
+                    else round(float(np.mean(layer["stats"]["fire_rate"])), 3),
+                    "active_per_row": None
+                    if layer["stats"]["active_per_row"] is None
+                    else round(layer["stats"]["active_per_row"], 2),
+                    **(
+                        {
+                            "variance_share": short(layer["stats"]["variance_share"]),
+                            "effective_dimension": round(layer["stats"]["effective_dimension"], 2),
+                            "max_abs_correlation": round(layer["stats"]["max_abs_correlation"], 3),
+                        }
+                        if layer["name"] == "code"
+                        else {}
+                    ),
+                }
+                for layer in layers
+            ],
+        )
+        epochs = client.get(f"/v1/runs/{run['id']}/epochs").json()["items"]
+        show("epochs[0] and epochs[-1] layers", [epochs[0]["layers"], epochs[-1]["layers"]])
+        labelled = x[others]
+        scores = client.post(
+            "/v1/models/shuttle/anomalies", json={"instances": labelled.tolist()}
+        ).json()["scores"]
+        odd = int(np.argmax(np.where(y[others] == 1, scores, -np.inf)))
+        row = labelled[odd].tolist()
+        found = client.post(
+            "/v1/models/shuttle/attributions",
+            json={"instances": [row], "target": "score"},
+        ).json()
+        show(
+            "attributions",
+            {
+                "row": row,
+                "score": round(found["values"][0], 3),
+                "baseline": found["baseline"],
+                "baseline_value": round(found["baseline_values"][0], 3),
+                "attributions": short(found["attributions"][0]),
+                "completeness_gap": round(found["completeness_gap"][0], 4),
+            },
+        )
+        explained = client.post(
+            "/v1/models/shuttle/anomalies", json={"instances": [row], "explain": 3}
+        ).json()
+        show("explanations of the same row", explained["explanations"])
+        traverse = client.post(
+            "/v1/models/shuttle/traverse", json={"unit": 0, "values": [-2.0, 0.0, 2.0]}
+        ).json()
+        show("traverse", [short(r, 1) for r in traverse["reconstructions"]])
+        examples = client.get(
+            "/v1/models/shuttle/layers/0/units/0/examples", params={"k": 2}
+        ).json()
+        show("examples", {k: examples[k] for k in ("n_rows", "top", "bottom")})
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,17 +57,9 @@ def run_sweep(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
         time.sleep(1.0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=5_000)
-    args = parser.parse_args()
-    data = np.load(DATA)
-    x, y = data["X"].astype(np.float64), data["y"].astype(int)
-    rng = np.random.default_rng(0)
-    normal = rng.permutation(np.flatnonzero(y == 0))
-    train = normal[: args.rows]
-    rest = rng.permutation(np.setdiff1d(np.arange(len(y)), train))[:2_000]
-    columns = [f"x{i}" for i in range(x.shape[1])]
+@contextmanager
+def service(workers: int) -> Iterator[TestClient]:
+    """The service on a fresh SQLite database with `workers` embedded training processes."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         engine = make_engine(url)
@@ -73,66 +67,87 @@ def main() -> None:
         engine.dispose()
         settings = Settings(
             database_url=url,
-            embedded_workers=2,
+            embedded_workers=workers,
             torch_threads=1,
             api_keys="",
             max_rows=100_000,
             max_body_mb=64,
         )
         with TestClient(create_app(settings)) as client:
-            train_id = upload(client, x[train], columns, "shuttle-normal")
-            labelled = np.c_[x[rest], y[rest]]
-            labels_id = upload(client, labelled, [*columns, "label"], "shuttle-labelled")
-            started = time.perf_counter()
-            asha = run_sweep(
-                client,
-                {
-                    "dataset_id": train_id,
-                    "model_name": "shuttle-code",
-                    "base": BASE,
-                    "space": {"architecture.code_size": {"int": [1, 9]}},
-                    "trials": 20,
-                    "pruning": "asha",
-                    "parallel": 2,
+            yield client
+
+
+def shuttle(
+    n_normal: int, n_other: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Shuttle's rows and labels, `n_normal` seeded normal rows and `n_other` other rows."""
+    data = np.load(DATA)
+    x, y = data["X"].astype(np.float64), data["y"].astype(int)
+    rng = np.random.default_rng(0)
+    normal = rng.permutation(np.flatnonzero(y == 0))[:n_normal]
+    others = rng.permutation(np.setdiff1d(np.arange(len(y)), normal))[:n_other]
+    return x, y, normal, others, [f"x{i}" for i in range(x.shape[1])]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=5_000)
+    args = parser.parse_args()
+    x, y, train, rest, columns = shuttle(args.rows, 2_000)
+    with service(workers=2) as client:
+        train_id = upload(client, x[train], columns, "shuttle-normal")
+        labelled = np.c_[x[rest], y[rest]]
+        labels_id = upload(client, labelled, [*columns, "label"], "shuttle-labelled")
+        started = time.perf_counter()
+        asha = run_sweep(
+            client,
+            {
+                "dataset_id": train_id,
+                "model_name": "shuttle-code",
+                "base": BASE,
+                "space": {"architecture.code_size": {"int": [1, 9]}},
+                "trials": 20,
+                "pruning": "asha",
+                "parallel": 2,
+            },
+        )
+        states = [t["state"] for t in asha["trial_runs"]]
+        print(
+            f"ASHA sweep, 20 trials × 27 epochs on {args.rows} shuttle rows: "
+            f"{asha['epochs_trained']} of {asha['epochs_planned']} epochs "
+            f"({100 * asha['epochs_trained'] / asha['epochs_planned']:.1f} %), "
+            f"{states.count('pruned')} pruned, {time.perf_counter() - started:.0f} s; "
+            f"best code_size {asha['best']['params']}"
+        )
+        started = time.perf_counter()
+        labelled_sweep = run_sweep(
+            client,
+            {
+                "dataset_id": train_id,
+                "model_name": "shuttle-labelled",
+                "base": BASE,
+                "space": {
+                    "architecture.code_size": {"int": [1, 9]},
+                    "architecture.activation": {"choice": ["relu", "gelu", "tanh"]},
                 },
-            )
-            states = [t["state"] for t in asha["trial_runs"]]
-            print(
-                f"ASHA sweep, 20 trials × 27 epochs on {args.rows} shuttle rows: "
-                f"{asha['epochs_trained']} of {asha['epochs_planned']} epochs "
-                f"({100 * asha['epochs_trained'] / asha['epochs_planned']:.1f} %), "
-                f"{states.count('pruned')} pruned, {time.perf_counter() - started:.0f} s; "
-                f"best code_size {asha['best']['params']}"
-            )
-            started = time.perf_counter()
-            labelled_sweep = run_sweep(
-                client,
-                {
-                    "dataset_id": train_id,
-                    "model_name": "shuttle-labelled",
-                    "base": BASE,
-                    "space": {
-                        "architecture.code_size": {"int": [1, 9]},
-                        "architecture.activation": {"choice": ["relu", "gelu", "tanh"]},
-                    },
-                    "trials": 10,
-                    "pruning": "none",
-                    "parallel": 2,
-                    "objective": {
-                        "metric": "roc_auc",
-                        "labels": {"dataset_id": labels_id, "column": "label"},
-                    },
+                "trials": 10,
+                "pruning": "none",
+                "parallel": 2,
+                "objective": {
+                    "metric": "roc_auc",
+                    "labels": {"dataset_id": labels_id, "column": "label"},
                 },
-            )
-            held = [t["holdout"] for t in labelled_sweep["trial_runs"]]
-            chosen = labelled_sweep["best"]
-            print(
-                f"labelled sweep (roc_auc, 10 trials): chosen trial {chosen['trial_number']} "
-                f"{chosen['params']} scores {chosen['objective']:.4f} on the choosing half and "
-                f"{chosen['holdout']:.4f} held out; the best held-out of any trial is "
-                f"{max(held):.4f} (gap {max(held) - chosen['holdout']:.4f}), "
-                f"{time.perf_counter() - started:.0f} s"
-            )
+            },
+        )
+        held = [t["holdout"] for t in labelled_sweep["trial_runs"]]
+        chosen = labelled_sweep["best"]
+        print(
+            f"labelled sweep (roc_auc, 10 trials): chosen trial {chosen['trial_number']} "
+            f"{chosen['params']} scores {chosen['objective']:.4f} on the choosing half and "
+            f"{chosen['holdout']:.4f} held out; the best held-out of any trial is "
+            f"{max(held):.4f} (gap {max(held) - chosen['holdout']:.4f}), "
+            f"{time.perf_counter() - started:.0f} s"
+        )
 
 
 if __name__ == "__main__":

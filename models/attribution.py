@@ -173,23 +173,29 @@ def attribute(
     """Attributions of `unit` = (layer, unit) — or of the anomaly score when None — to each
     feature of each row; from the training mean (a unit) or the row's reconstruction (score)."""
     z = detector.scale(x).double().cpu()
-    members = double(detector.members_)
-    if unit is not None:
-        f = unit_target(members[0], *unit)
-        mean = detector.train_mean_
-        centre = torch.zeros(z.shape[1], dtype=z.dtype) if mean is None else torch.from_numpy(mean)
-        baseline = centre.to(z.dtype).expand_as(z).clone()
-    else:
-        config = detector.config_.calibration
-        masks = detector.scoring_masks_
-        f = score_target(members, detector.feature_weights_, masks, config.scoring)
-        with torch.no_grad():
-            baseline = torch.stack([net(z).reconstruction for net in members]).mean(dim=0)
+    f, baseline = target_and_baseline(detector, z, unit)
     if method == "integrated_gradients":
         return integrated_gradients(f, z, baseline, steps)
     if method == "gradient_x_input":
         return gradient_x_input(f, z, baseline)
     raise InvalidInput(f"method: must be integrated_gradients or gradient_x_input; got {method!r}")
+
+
+def target_and_baseline(
+    detector: Detector, z: torch.Tensor, unit: tuple[int, int] | None
+) -> tuple[Target, torch.Tensor]:
+    """What `attribute` integrates, in float64 copies of the members, and from where: a unit
+    from the training mean, the score from the rows' reconstruction (`z`: scaled float64)."""
+    members = double(detector.members_)
+    if unit is not None:
+        mean = detector.train_mean_
+        centre = torch.zeros(z.shape[1], dtype=z.dtype) if mean is None else torch.from_numpy(mean)
+        return unit_target(members[0], *unit), centre.to(z.dtype).expand_as(z).clone()
+    config = detector.config_.calibration
+    f = score_target(members, detector.feature_weights_, detector.scoring_masks_, config.scoring)
+    with torch.no_grad():
+        baseline = torch.stack([net(z).reconstruction for net in members]).mean(dim=0)
+    return f, baseline
 
 
 @torch.inference_mode()

@@ -33,6 +33,7 @@ NEIGHBOUR_WORK = 2 * 10**8  # rows² · columns of the neighbour search: ≈ 40 
 MLE_NEIGHBOURS = 20
 TWO_NN_DISCARD = 0.1  # the largest ratios r2/r1 left out of the fit (Facco et al.'s heuristic)
 RULE = "pca_90"
+ESTIMATES = ("pca_90", "pca_95", "pca_99", "participation_ratio", "two_nn", "mle_k20")
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,8 @@ class Geometry:
     mle_k20: float | None
 
     def estimates(self) -> dict[str, float | int | None]:
-        return {
-            "pca_90": self.pca_90,
-            "pca_95": self.pca_95,
-            "pca_99": self.pca_99,
-            "participation_ratio": self.participation_ratio,
-            "two_nn": self.two_nn,
-            "mle_k20": self.mle_k20,
-        }
+        """Every estimate by its name in the run's `config.auto.estimates`."""
+        return {name: getattr(self, name) for name in ESTIMATES}
 
 
 def variances(x: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from models.attribution import (
     integrated_gradients,
     linear_cka,
     score_target,
+    target_and_baseline,
     traverse,
     unit_examples,
     unit_target,
@@ -77,18 +78,8 @@ def test_a_relu_nets_gap_shrinks_with_more_steps(fitted: Detector) -> None:
 def test_integrated_gradients_equal_captums(fitted: Detector, unit: tuple[int, int] | None) -> None:
     x = low_rank_rows(64, d=10, seed=12)
     ours = attribute(fitted, x, unit=unit)
-    members = double(fitted.members_)
     z = fitted.scale(x).double()
-    if unit is None:
-        calibration = fitted.config_.calibration
-        f = score_target(
-            members, fitted.feature_weights_, fitted.scoring_masks_, calibration.scoring
-        )
-        with torch.no_grad():
-            baseline = torch.stack([net(z).reconstruction for net in members]).mean(dim=0)
-    else:
-        f = unit_target(members[0], *unit)
-        baseline = torch.from_numpy(fitted.train_mean_).expand_as(z).clone()
+    f, baseline = target_and_baseline(fitted, z, unit)
     theirs = IntegratedGradients(f).attribute(
         z, baselines=baseline, n_steps=32, method="gausslegendre"
     )

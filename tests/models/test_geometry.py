@@ -10,7 +10,7 @@ import pytest
 
 from models import Detector, DetectorConfig
 from models.config import ArchitectureConfig
-from models.geometry import measure, resolve
+from models.geometry import ESTIMATES, measure, resolve
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # numba and matplotlib warn on import
@@ -66,14 +66,7 @@ def test_auto_sizes_resolve_and_are_recorded() -> None:
     assert record is not None and record["rule"] == "pca_90"
     assert resolved.code_size == record["code_size"] == record["estimates"]["pca_90"] <= 4
     assert resolved.hidden_layers == (16, 8)  # 2 · pca_99 = 8 → 16 (the floor), then half
-    assert set(record["estimates"]) == {
-        "pca_90",
-        "pca_95",
-        "pca_99",
-        "participation_ratio",
-        "two_nn",
-        "mle_k20",
-    }
+    assert set(record["estimates"]) == set(ESTIMATES)
     fixed = ArchitectureConfig(code_size=3)
     assert resolve(fixed, manifold(100), seed=0) == (fixed, None)
 
