@@ -19,7 +19,7 @@ WORKDIR /app
 
 # Dependencies first, from pyproject.toml alone: source edits do not reinstall torch.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print(*p['dependencies'], *p['optional-dependencies']['sweep'], sep='\n')" > /tmp/requirements.txt \
  && pip install --no-cache-dir --index-url "${TORCH_INDEX}" "$(grep '^torch==' /tmp/requirements.txt)" \
  && pip install --no-cache-dir -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt

@@ -67,7 +67,8 @@ class Autoencoder(nn.Module):
     def __init__(self, n_features: int, arch: ArchitectureConfig) -> None:
         super().__init__()
         arch = arch.resolved(n_features)
-        assert arch.hidden_layers is not None and arch.code_size is not None
+        if not (isinstance(arch.hidden_layers, tuple) and isinstance(arch.code_size, int)):
+            raise ValueError('architecture: "auto" sizes are resolved from the rows (Detector.fit)')
         self.arch = arch
         self.shape = Shape(n_features, arch.hidden_layers, arch.code_size)
         widths = (n_features, *self.shape.hidden)

@@ -25,6 +25,7 @@ from models.choices import (
 )
 from models.knobs import Checked, knob
 
+AUTO = "auto"  # a size resolved from the training rows' geometry (models/geometry.py)
 MAX_DEPTH = 32  # hidden layers per encoder: deeper nets cost per-layer overhead, not accuracy
 MAX_WIDTH = 65_536
 
@@ -44,19 +45,24 @@ class ArchitectureConfig(Checked):
     """
 
     kind: str = knob("dense", "The layer kind of the autoencoder.", choices=Kind)
-    hidden_layers: tuple[int, ...] | None = knob(
+    hidden_layers: tuple[int, ...] | str | None = knob(
         None,
         "Widths of the encoder's hidden layers, outermost first; the decoder mirrors them. "
-        "Default: from the number of columns.",
+        'Default: from the number of columns. "auto": two layers sized from the principal '
+        "components that explain 99 % of the scaled training rows' variance.",
         low=1,
         high=MAX_WIDTH,
         max_items=MAX_DEPTH,
+        words=(AUTO,),
     )
-    code_size: int | None = knob(
+    code_size: int | str | None = knob(
         None,
-        "Width of the code (the bottleneck). Default: from the number of columns.",
+        "Width of the code (the bottleneck). Default: from the number of columns. "
+        '"auto": the principal components that explain 90 % of the scaled training rows\' '
+        "variance (the run's config records every estimate).",
         low=1,
         high=MAX_WIDTH,
+        words=(AUTO,),
     )
     activation: str = knob("relu", "The non-linearity of every hidden block.", choices=Activation)
     dropout: float = knob(
@@ -93,24 +99,42 @@ class ArchitectureConfig(Checked):
     def check_bottleneck(self, n_features: int) -> None:
         """Raise ValueError for a plain net whose code is as wide as its input: it can learn the
         identity and flags nothing. The other variants are regularised."""
-        if self.code_size is not None and self.code_size >= n_features and self.variant == "plain":
+        code = self.code_size
+        if isinstance(code, int) and code >= n_features and self.variant == "plain":
             raise ValueError(
-                f"architecture.code_size: a code of {self.code_size} for {n_features} columns is "
+                f"architecture.code_size: a code of {code} for {n_features} columns is "
                 "no bottleneck; use fewer units, or the masked, denoising, sparse or variational variant"
             )
 
+    @property
+    def is_auto(self) -> bool:
+        """True while a size is "auto": it is resolved from the training rows (geometry.py)."""
+        return AUTO in (self.code_size, self.hidden_layers)
+
     def resolved(self, n_features: int) -> ArchitectureConfig:
-        """Fill `hidden_layers` and `code_size` by the default rule for `n_features` columns."""
+        """Fill `hidden_layers` and `code_size` by the default rule for `n_features` columns
+        ("auto" sizes stay: only the training rows resolve them)."""
+        if self.is_auto:
+            return self
         code = self.code_size if self.code_size is not None else default_code_size(n_features)
         hidden = self.hidden_layers
         if hidden is None:
-            hidden = default_hidden_layers(n_features, code)
+            hidden = default_hidden_layers(n_features, int(code))
         return replace(self, hidden_layers=hidden, code_size=code)
 
+    def widest(self, n_features: int) -> ArchitectureConfig:
+        """The widest net "auto" sizes can resolve to (a code of `n_features` columns)."""
+        code = n_features if self.code_size == AUTO else self.code_size
+        hidden = self.hidden_layers
+        if hidden == AUTO:
+            hidden = default_hidden_layers(n_features, n_features)
+        return replace(self, code_size=code, hidden_layers=hidden).resolved(n_features)
+
     def parameter_count(self, n_features: int) -> int:
-        """Trainable parameters of all members for `n_features` columns, without building them."""
-        arch = self.resolved(n_features)
-        assert arch.hidden_layers is not None and arch.code_size is not None
+        """Trainable parameters of all members for `n_features` columns, without building them
+        (for "auto" sizes: of the widest net they can resolve to)."""
+        arch = self.widest(n_features)
+        assert isinstance(arch.hidden_layers, tuple) and isinstance(arch.code_size, int)
         code = arch.code_size
         code_out = 2 * code if arch.variant == "variational" else code
         norm = 0 if arch.normalization == "none" else 2  # scale and shift per unit
@@ -320,7 +344,7 @@ class DetectorConfig:
         """A JSON-ready nested dict with every field present."""
         out = dataclasses.asdict(self)
         hidden = out["architecture"]["hidden_layers"]
-        out["architecture"]["hidden_layers"] = None if hidden is None else list(hidden)
+        out["architecture"]["hidden_layers"] = hidden if hidden in (None, AUTO) else list(hidden)
         return out
 
     def resolved(self, n_features: int, n_rows: int) -> DetectorConfig:

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Self
 
 import numpy as np
 import torch
 
-from models import masking, scoring, serialization
+from models import introspect, masking, scoring, serialization
 from models.autoencoder import Autoencoder, LayerInfo
 from models.calibration import Calibration, rows_to_reach
 from models.config import DetectorConfig
 from models.decision import Assessment, decide
 from models.errors import InvalidInput
 from models.fitted import Fitted, FittedAttributes
+from models.geometry import resolve as resolve_geometry
 from models.preprocessing import Scaler
 from models.split import Split, split_rows
 from models.trainer import EpochCallback, Trainer, TrainResult, choose_device, train
 from models.validation import as_rows, check_width
+
+LayerCallback = Callable[[int, dict[str, Any]], None]
+"""`(epoch, statistics) -> None`: the per-epoch layer statistics (models/introspect.py), handed
+over just before the epoch callback of the same epoch."""
+REFERENCE_ROWS = 1_024  # calibration rows kept with the model (unit examples, CKA)
+REFERENCE_CELLS = 1 << 18  # … and at most this many values (2 MiB of float64)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class Prepared:
     z: torch.Tensor  # every row, scaled, on the device
     members: list[Autoencoder]
     started: float
+    geometry: dict[str, Any] | None = None  # how "auto" sizes were resolved
+    rows: np.ndarray | None = None  # every row as given (original units)
 
     @property
     def train_rows(self) -> torch.Tensor:
@@ -61,13 +70,17 @@ class Detector(FittedAttributes):
         *,
         trainer: Trainer = train,
         device: torch.device | None = None,
+        on_layers: LayerCallback | None = None,
     ) -> Self:
         """Train on `x` (rows × features); hold out calibration and validation rows.
 
         `trainer` trains the members (`models.distributed.train_distributed` for DDP); `device`
-        overrides the config's (a rank's own GPU).
+        overrides the config's (a rank's own GPU); `on_layers` gets the first member's per-epoch
+        layer statistics on a fixed sample of at most 1,024 rows (validation, else training).
         """
         prepared = self.prepare(x, columns, device=device)
+        if on_layers is not None:
+            callback = _monitored(prepared, callback, on_layers)
         result = trainer(
             prepared.members,
             prepared.train_rows,
@@ -87,10 +100,15 @@ class Detector(FittedAttributes):
         split = split_rows(rows.shape[0], config, seed=config.training.seed)
         scaler = Scaler.fit(rows[split.fit], config.preprocessing.scaling)
         device = device or choose_device(config.training.device)
-        z = torch.from_numpy(scaler.transform(rows)).to(device)
+        scaled = scaler.transform(rows)
+        arch, geometry = resolve_geometry(
+            config.architecture, scaled[split.train], config.training.seed
+        )
+        config = replace(config, architecture=arch.resolved(rows.shape[1]))
+        z = torch.from_numpy(scaled).to(device)
         members = _build_members(rows.shape[1], config, device)
         names = _column_names(columns, rows.shape[1])
-        return Prepared(config, names, scaler, device, split, z, members, started)
+        return Prepared(config, names, scaler, device, split, z, members, started, geometry, rows)
 
     def finish(self, prepared: Prepared, result: TrainResult) -> Self:
         """After training: score weights, calibration (held-out rows, those beyond the fence left
@@ -127,6 +145,8 @@ class Detector(FittedAttributes):
             fit_seconds=time.perf_counter() - prepared.started,
             device=prepared.device,
             scoring_masks=masks,
+            geometry=prepared.geometry,
+            **_introspection(prepared),
         )
         return self
 
@@ -146,6 +166,10 @@ class Detector(FittedAttributes):
         return other
 
     # -- inference ---------------------------------------------------------------------------
+
+    def scale(self, x: object) -> torch.Tensor:
+        """The rows checked and scaled as the nets see them, on the Detector's device."""
+        return self._scaled(x)
 
     def _scaled(self, x: object) -> torch.Tensor:
         rows = as_rows(x, columns=self.columns_)
@@ -256,6 +280,45 @@ class Detector(FittedAttributes):
         detector = cls(fitted.config)
         detector._fitted = fitted
         return detector
+
+
+def _monitored(
+    prepared: Prepared, callback: EpochCallback | None, on_layers: LayerCallback
+) -> EpochCallback:
+    """The epoch callback, preceded by the first member's layer statistics on a fixed sample."""
+    seed = prepared.config.training.seed
+    rows, _ = introspect.statistics_rows(
+        prepared.val_rows, prepared.train_rows, limit=introspect.EPOCH_ROWS, seed=seed
+    )
+    net = prepared.members[0]
+
+    def on_epoch(epoch: int, train_loss: float, val_loss: float | None, seconds: float) -> bool:
+        on_layers(epoch, introspect.epoch_statistics(net, rows))
+        return bool(callback(epoch, train_loss, val_loss, seconds)) if callback else False
+
+    return on_epoch
+
+
+def _introspection(prepared: Prepared) -> dict[str, Any]:
+    """What a fitted Detector keeps to show its hidden layers: the end-of-training statistics,
+    the training mean (the attributions' baseline) and a bounded sample of calibration rows."""
+    seed = prepared.config.training.seed
+    rows, source = introspect.statistics_rows(
+        prepared.val_rows, prepared.train_rows, limit=introspect.FINAL_ROWS, seed=seed
+    )
+    calibration = prepared.split.calibration
+    limit = min(REFERENCE_ROWS, max(1, REFERENCE_CELLS // len(prepared.columns)))
+    kept = calibration[introspect.sample_rows(calibration.size, limit, seed)]
+    original = prepared.rows
+    if original is None:  # prepared without its rows: rebuilt from the scaled ones
+        original = prepared.scaler.inverse(prepared.z[torch.from_numpy(kept)].cpu().numpy())
+    else:
+        original = original[kept]
+    return {
+        "layer_stats": introspect.layer_statistics(prepared.members[0], rows, source=source),
+        "train_mean": prepared.train_rows.double().mean(dim=0).cpu().numpy(),
+        "reference_rows": np.asarray(original, dtype=np.float64),
+    }
 
 
 def _build_members(

@@ -39,6 +39,10 @@ class Fitted:
     fit_seconds: float
     device: torch.device
     scoring_masks: np.ndarray | None = None  # (masks, features) bool: hidden cells, scoring masked
+    layer_stats: dict[str, Any] | None = None  # models/introspect.py, at the end of training
+    train_mean: np.ndarray | None = None  # (features,) scaled: the attributions' baseline
+    reference_rows: np.ndarray | None = None  # (≤ 1,024, features) calibration rows as given
+    geometry: dict[str, Any] | None = None  # how "auto" sizes were resolved (models/geometry.py)
 
     @property
     def best(self) -> EpochRecord:
@@ -93,5 +97,9 @@ class FittedAttributes:
     fit_seconds_ = _Learned(lambda f: f.fit_seconds)
     device_ = _Learned(lambda f: f.device)
     scoring_masks_ = _Learned(lambda f: f.scoring_masks)
+    layer_stats_ = _Learned(lambda f: f.layer_stats)
+    train_mean_ = _Learned(lambda f: f.train_mean)
+    reference_rows_ = _Learned(lambda f: f.reference_rows)
+    geometry_ = _Learned(lambda f: f.geometry)
     train_loss_ = _Learned(lambda f: f.best.train_loss)
     val_loss_ = _Learned(lambda f: f.best.val_loss)

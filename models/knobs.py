@@ -27,6 +27,7 @@ class Knob:
     max_items: int | None = None  # a list of at most this many values, each within the limits
     integer: bool = False  # from the field's type: int, or a tuple of ints
     nullable: bool = False  # from the field's type: None is a value of its own (derived, or off)
+    words: tuple[str, ...] = ()  # strings taken as they are besides the numbers ("auto")
 
     @classmethod
     def of(cls, config: type[Any], name: str) -> Knob:
@@ -39,6 +40,8 @@ class Knob:
     def check(self, name: str, value: object) -> None:
         """Raise ValueError naming `name` unless `value` is allowed."""
         if value is None and self.nullable:
+            return
+        if isinstance(value, str) and value in self.words:
             return
         if self.max_items is not None:
             self._check_items(name, value)

@@ -27,6 +27,12 @@ def to_bytes(fitted: Fitted) -> bytes:
     }
     if fitted.scoring_masks is not None:
         tensors["scoring.masks"] = torch.from_numpy(fitted.scoring_masks.astype(np.uint8))
+    if fitted.train_mean is not None:
+        tensors["introspect.train_mean"] = torch.from_numpy(fitted.train_mean.astype(np.float64))
+    if fitted.reference_rows is not None:
+        tensors["introspect.rows"] = torch.from_numpy(
+            np.ascontiguousarray(fitted.reference_rows, dtype=np.float64)
+        )
     for i, net in enumerate(fitted.members):
         tensors.update({f"members.{i}.{k}": v for k, v in net.state_dict().items()})
     return checkpoint.dump(tensors, _document(fitted))
@@ -46,6 +52,8 @@ def _document(fitted: Fitted) -> dict[str, Any]:
             "history": [[r.epoch, r.train_loss, r.val_loss, r.seconds] for r in fitted.history],
         },
         "versions": checkpoint.library_versions(),
+        "layer_stats": fitted.layer_stats,
+        "geometry": fitted.geometry,
     }
 
 
@@ -97,7 +105,26 @@ def _restore(tensors: dict[str, torch.Tensor], doc: dict[str, Any], device: torc
         fit_seconds=float(fit["seconds"]),
         device=device,
         scoring_masks=_masks(tensors, n_features, config),
+        layer_stats=doc.get("layer_stats"),  # absent before issue 14
+        train_mean=_optional(tensors, "introspect.train_mean", (n_features,)),
+        reference_rows=_optional(tensors, "introspect.rows", (None, n_features)),
+        geometry=doc.get("geometry"),
     )
+
+
+def _optional(
+    tensors: dict[str, torch.Tensor], key: str, shape: tuple[int | None, ...]
+) -> np.ndarray | None:
+    """An optional tensor of a known shape (None stands for any length), as numpy."""
+    found = tensors.get(key)
+    if found is None:
+        return None
+    array = found.numpy()
+    if array.ndim != len(shape) or any(
+        s not in (None, n) for s, n in zip(shape, array.shape, strict=True)
+    ):
+        raise ValueError(f"{key}: shape {array.shape}")
+    return array
 
 
 def _masks(

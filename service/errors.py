@@ -39,6 +39,10 @@ class RunNotFound(NotFound):
     """The run does not exist."""
 
 
+class SweepNotFound(NotFound):
+    """The sweep does not exist."""
+
+
 class ModelNotFound(NotFound):
     """The model, version or alias does not exist."""
 

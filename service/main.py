@@ -16,7 +16,18 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from models import __version__
-from service.api import datasets, docs, health, inference, problems, registry, runs, v2
+from service.api import (
+    datasets,
+    docs,
+    health,
+    hidden,
+    inference,
+    problems,
+    registry,
+    runs,
+    sweeps,
+    v2,
+)
 from service.api.deps import Services
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
@@ -157,7 +168,7 @@ def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
     app.state.services = services
     # Inference first: the router tries routes in order, and these are the hot ones.
     routers = [inference.router, v2.models, v2.router] + [
-        module.router for module in (health, datasets, runs, registry)
+        module.router for module in (health, datasets, runs, sweeps, registry, hidden)
     ]
     for router in [*routers, docs.router]:
         app.include_router(router)

@@ -12,9 +12,11 @@ from pydantic import BaseModel
 from service.api.problems import MEDIA_TYPE
 from service.api.schemas.common import Problem
 from service.api.schemas.datasets import DatasetCreate
+from service.api.schemas.hidden import AttributionRequest, TraverseRequest
 from service.api.schemas.inference import AnomaliesRequest, EmbedRequest, ReconstructRequest
 from service.api.schemas.registry import AliasUpdate, CalibrateRequest
 from service.api.schemas.runs import RunCreate
+from service.api.schemas.sweeps import SweepCreate
 from service.api.schemas.v2 import InferError, InferRequest
 
 HAND_READ: list[type[BaseModel]] = [
@@ -26,6 +28,9 @@ HAND_READ: list[type[BaseModel]] = [
     AliasUpdate,
     CalibrateRequest,
     InferRequest,
+    AttributionRequest,
+    TraverseRequest,
+    SweepCreate,
 ]
 ERRORS = {
     "400": "The multipart body cannot be parsed",
@@ -52,8 +57,11 @@ CONFLICTS = {
     ("post", "/v1/runs/{run_id}/cancel"),
     ("delete", "/v1/runs/{run_id}"),
     ("delete", "/v1/models/{name}/versions/{version}"),
+    ("get", "/v1/models/{ref}/layers/{layer}/units/{unit}/examples"),  # no rows kept (older)
+    ("get", "/v1/models/{name}/compare"),
+    ("post", "/v1/sweeps/{sweep_id}/cancel"),
 }
-REFERENCES = {("post", "/v1/runs"), ("post", "/v1/models/{ref}/calibrate")}
+REFERENCES = {("post", "/v1/runs"), ("post", "/v1/sweeps"), ("post", "/v1/models/{ref}/calibrate")}
 NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .npy answer
 MEDIA_TYPES = {("post", "/v1/datasets")}  # bodies of an unsupported content type: 415
 

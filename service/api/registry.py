@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +24,7 @@ from service.api.schemas.registry import (
     CalibrateSource,
     CalibrationRead,
     LayerRead,
+    LayerStatsRead,
     ModelPage,
     ModelRead,
     ModelSummaryRead,
@@ -82,13 +83,30 @@ def delete_alias(name: ModelName, alias: str = ALIAS, session: Session = Session
     return Response(status_code=204)
 
 
-@router.get("/{ref}/layers", response_model=list[LayerRead], dependencies=[INFER])
+@router.get(
+    "/{ref}/layers",
+    response_model=list[LayerRead],
+    dependencies=[INFER],
+)
 def list_layers(
-    ref: ModelRef, session: Session = SessionDep, services: Services = Depends(get_services)
+    ref: ModelRef,
+    stats: bool = Query(default=False, description="Add each layer's end-of-training statistics."),
+    session: Session = SessionDep,
+    services: Services = Depends(get_services),
 ) -> list[LayerRead]:
-    """The hidden layers whose activations `embed` can return."""
+    """The hidden layers whose activations `embed` can return; with `stats=true`, what each
+    computed at the end of training (fire rate, dead units, saturation, code variance …)."""
     target, _ = services.lookup.resolve(session, ref)
-    return [LayerRead(**vars(layer)) for layer in registry.layers_of(target.detector)]
+    layers = [LayerRead(**vars(layer)) for layer in registry.layers_of(target.detector)]
+    if not stats:
+        return layers
+    measured = registry.layer_stats_of(session, ref)
+    if measured is None:
+        return layers
+    return [
+        layer.model_copy(update={"stats": LayerStatsRead(**found)})
+        for layer, found in zip(layers, measured, strict=True)
+    ]
 
 
 @router.delete(

@@ -69,5 +69,6 @@ def recalibrate(
         metrics={**version.metrics, **calibration_metrics(recalibrated)},
         calibration_blob_id=blob.id,
         calibration_source={**source, "rows": int(x.shape[0]), "from_version": version.version},
+        layer_stats=version.layer_stats,  # the same weights
     )
     return Recalibrated(model.name, new, version.version, recalibrated)

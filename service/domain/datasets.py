@@ -63,6 +63,8 @@ def delete_dataset(session: Session, dataset_id: int) -> None:
     dataset = get_dataset(session, dataset_id)
     if store.count_runs_using(session, dataset_id):
         raise DatasetInUse(f"dataset {dataset_id} is referenced by runs")
+    if store.count_sweeps_using(session, dataset_id):
+        raise DatasetInUse(f"dataset {dataset_id} is referenced by sweeps")
     blob_id = dataset.blob_id
     store.delete_dataset(session, dataset)
     blobs.delete_blob_if_unused(session, blob_id)

@@ -14,6 +14,9 @@ class JobQueue(Protocol):
         """Make sure a worker (one with CUDA, if the run needs it) will pick up the run once
         the transaction commits."""
 
+    def enqueue_sweep(self, session: Session, sweep_id: int) -> None:
+        """Make sure a coordinator will step the sweep once the transaction commits."""
+
     def start(self) -> None:
         """Begin executing jobs (and reconcile what a previous process left behind)."""
 
@@ -31,6 +34,9 @@ class NoQueue:
 
     def enqueue(self, session: Session, run_id: int, *, needs_cuda: bool = False) -> None:
         """The queued run row is the job; nothing else to write."""
+
+    def enqueue_sweep(self, session: Session, sweep_id: int) -> None:
+        """The sweep row is the job; whoever runs jobs steps it."""
 
     def start(self) -> None:
         """Nothing to start."""

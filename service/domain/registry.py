@@ -87,6 +87,7 @@ def register_version(
             "rows": detector.calibration_.n,
             "excluded": detector.calibration_.excluded,
         },
+        layer_stats=detector.layer_stats_,
     )
 
 
@@ -207,6 +208,17 @@ def load_calibration(session: Session, version: ModelVersion) -> bytes | None:
     if version.calibration_blob_id is None:
         return None
     return blobs.read_blob(session, version.calibration_blob_id)
+
+
+def layer_stats_of(session: Session, ref: str) -> list[dict[str, Any]] | None:
+    """Per hidden layer, its end-of-training statistics with the rows they were measured on
+    (None for a version trained before they were recorded)."""
+    _, version = resolve_ref(session, ref)
+    stored = version.layer_stats
+    if stored is None:
+        return None
+    keep = {"rows": stored["rows"], "source": stored["source"]}
+    return [keep | layer for layer in stored["layers"]]
 
 
 def layers_of(detector: Detector) -> list[LayerInfo]:

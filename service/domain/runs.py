@@ -13,8 +13,10 @@ from models import DetectorConfig
 from service.domain.datasets import get_dataset
 from service.domain.queue import JobQueue
 from service.errors import BadConfig, IdempotencyConflict, RunFinished, RunNotFinished, RunNotFound
+from service.store import blobs
 from service.store import registry as registry_store
 from service.store import runs as store
+from service.store import sweeps as sweeps_store
 from service.store.tables import FINISHED, Run, RunEpoch, RunStatus
 
 
@@ -190,8 +192,15 @@ def delete_run(session: Session, run_id: int) -> None:
     run = get_run(session, run_id)
     if run.status not in FINISHED:
         raise RunNotFinished(f"run {run_id} is {run.status}: cancel it first")
+    sweep = None if run.sweep_id is None else sweeps_store.get_sweep(session, run.sweep_id)
+    if sweep is not None and sweep.status not in FINISHED:
+        raise RunNotFinished(
+            f"run {run_id} is a trial of sweep {sweep.id}, which is {sweep.status}"
+        )
+    kept = run.checkpoint_blob_id
     registry_store.forget_run(session, run_id)
     store.delete_run(session, run)
+    blobs.delete_blob_if_unused(session, kept)
 
 
 def run_stats(session: Session) -> dict[str, Any]:

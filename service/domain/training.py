@@ -13,6 +13,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from models import Detector, DetectorConfig, EpochCallback, InvalidInput, TrainingDiverged
+from models.detector import LayerCallback
+from service.domain import sweeps
 from service.domain.datasets import load_dataset_array
 from service.domain.registry import detector_metrics, register_version
 from service.store import runs as store
@@ -22,9 +24,12 @@ logger = logging.getLogger(__name__)
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 EpochObserver = Callable[[int, float, float | None, float], None]
-FitFunction = Callable[[DetectorConfig, np.ndarray, list[str], EpochCallback], Detector]
-"""`(config, rows, columns, callback) -> fitted Detector`. The entry point that trains chooses it
-(in this process, or under torchrun for DDP) and hands it down; the job only calls it."""
+FitFunction = Callable[
+    [DetectorConfig, np.ndarray, list[str], EpochCallback, LayerCallback], Detector
+]
+"""`(config, rows, columns, callback, on_layers) -> fitted Detector`. The entry point that trains
+chooses it (in this process, or under torchrun for DDP) and hands it down; the job only calls it.
+`on_layers` gets each epoch's layer statistics before `callback` gets the epoch."""
 
 
 class Outcome(StrEnum):
@@ -82,6 +87,11 @@ class _Job:
     observer: EpochObserver | None
     interrupted: Callable[[], bool]
     stop: _Stop = field(default_factory=_Stop)
+    layers: dict[str, Any] | None = None  # this epoch's layer statistics, until it is written
+    trial: bool = False  # a sweep's trial: ASHA may prune it; it is scored, not registered
+
+    def on_layers(self, epoch: int, stats: dict[str, Any]) -> None:
+        self.layers = stats
 
 
 def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
@@ -93,17 +103,21 @@ def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
         x, columns = load_dataset_array(session, run.dataset_id)
         config = _config(run.config, device)
         model_name, cancelled = run.model_name, run.cancel_requested
+        job.trial = run.sweep_id is not None
     if cancelled:
         _finish(unit, run_id, status=RunStatus.CANCELLED, error="cancelled before training started")
         return Outcome.CANCELLED
     try:
-        detector = fit(config, x, columns, _epoch_writer(job))
+        detector = fit(config, x, columns, _epoch_writer(job), job.on_layers)
     except (InvalidInput, TrainingDiverged) as exc:
         _finish(unit, run_id, status=RunStatus.FAILED, error=str(exc))
         return Outcome.FAILED
     if detector.stopped_:
         return _stopped(job)
-    _register(unit, run_id, model_name=model_name, detector=detector)
+    if job.trial:
+        _score_trial(unit, run_id, detector)
+    else:
+        _register(unit, run_id, model_name=model_name, detector=detector)
     return Outcome.SUCCEEDED
 
 
@@ -112,6 +126,9 @@ def _stopped(job: _Job) -> Outcome:
     if job.stop.reason == "lost":
         logger.warning("run taken over elsewhere", extra={"run_id": job.run_id, "action": "drop"})
         return Outcome.SKIPPED
+    if job.stop.reason == "pruned":
+        _finish(job.unit, job.run_id, status=RunStatus.CANCELLED, error="pruned by ASHA")
+        return Outcome.CANCELLED
     if job.stop.reason == "interrupted":
         with job.unit() as session:
             store.requeue_run(session, job.run_id, error="worker shut down; handed back")
@@ -143,10 +160,16 @@ def _epoch_writer(job: _Job) -> EpochCallback:
                 train_loss=float(train_loss),
                 val_loss=None if val_loss is None else float(val_loss),
                 seconds=float(seconds),
+                layers=job.layers,
             )
+            job.layers = None
+            if not cancel and job.trial:
+                run = store.get_run(session, job.run_id)
+                if run is not None and sweeps.pruned(session, run, epoch, val_loss):
+                    job.stop.reason = "pruned"
         if cancel:
             job.stop.reason = "cancelled"
-        elif job.interrupted():
+        elif job.stop.reason is None and job.interrupted():
             job.stop.reason = "interrupted"
         return job.stop.reason is not None
 
@@ -160,6 +183,8 @@ def _register(unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detec
         version = register_version(
             session, model_name, run_id=run_id, detector=detector, checkpoint=checkpoint
         )
+        if detector.geometry_ is not None:
+            store.record_geometry(session, run_id, detector.geometry_)
         store.finish_run(
             session,
             run_id,
@@ -168,6 +193,20 @@ def _register(unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detec
             model_version=version.version,
         )
     logger.info("run succeeded", extra={"run_id": run_id, "action": "succeed"})
+
+
+def _score_trial(unit: UnitOfWork, run_id: int, detector: Detector) -> None:
+    """A sweep's trial ends scored, its checkpoint kept until the sweep chooses."""
+    metrics = detector_metrics(detector)
+    checkpoint = detector.to_bytes()
+    with unit() as session:
+        run = store.get_run(session, run_id)
+        if run is not None:
+            sweeps.score_trial(session, run, detector, checkpoint)
+        if detector.geometry_ is not None:
+            store.record_geometry(session, run_id, detector.geometry_)
+        store.finish_run(session, run_id, status=RunStatus.SUCCEEDED, metrics=metrics)
+    logger.info("trial scored", extra={"run_id": run_id, "action": "succeed"})
 
 
 def _finish(unit: UnitOfWork, run_id: int, *, status: RunStatus, error: str | None) -> None:

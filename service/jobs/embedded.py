@@ -16,6 +16,8 @@ from multiprocessing.process import BaseProcess
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from service.domain import sweeps
+from service.domain.sweeps import active_sweeps
 from service.domain.training import (
     cancelled_runs,
     next_queued_runs,
@@ -96,6 +98,10 @@ class EmbeddedQueue:
         the transaction commits."""
         event.listen(session, "after_commit", lambda _s: self._wake.set(), once=True)
 
+    def enqueue_sweep(self, session: Session, sweep_id: int) -> None:
+        """The sweep row is the job: the polling loop steps every active sweep."""
+        event.listen(session, "after_commit", lambda _s: self._wake.set(), once=True)
+
     def start(self) -> None:
         """Warm the fork server, reconcile interrupted runs, then start the polling thread."""
         threading.Thread(target=_start_fork_server, name="hourglass-forkserver").start()
@@ -130,6 +136,7 @@ class EmbeddedQueue:
             try:
                 self._reap()
                 self._end_stuck_cancels()
+                self._coordinate()
                 self._spawn()
             except Exception:
                 logger.exception("job loop error", extra={"action": "poll"})
@@ -160,6 +167,14 @@ class EmbeddedQueue:
             if now - asked > self._cancel_grace and child.is_alive():
                 logger.warning("ending a cancelled run by force", extra={"run_id": run_id})
                 child.kill()
+
+    def _coordinate(self) -> None:
+        """One coordinator step of every active sweep (they queue runs for `_spawn`)."""
+        for sweep_id in active_sweeps(self._unit):
+            try:
+                sweeps.step(self._unit, sweep_id, self)
+            except Exception:
+                logger.exception("sweep step failed", extra={"action": f"sweep {sweep_id}"})
 
     def _spawn(self) -> None:
         free = self._workers - len(self._children)

@@ -51,6 +51,10 @@ class LeaderQueue:
         """As the inner queue: the leader (this process or another) picks the job up."""
         self.inner.enqueue(session, run_id, needs_cuda=needs_cuda)
 
+    def enqueue_sweep(self, session: Session, sweep_id: int) -> None:
+        """As the inner queue: the leader steps the sweep."""
+        self.inner.enqueue_sweep(session, sweep_id)
+
     def start(self) -> None:
         """Lead now if the lock is free, else wait for it in a thread."""
         if self._try_lead():

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from models import Detector, DetectorConfig, EpochCallback, InvalidInput
+from models.detector import LayerCallback
 from service.domain.training import EpochObserver, Outcome, UnitOfWork, train_run
 from service.jobs.distributed import fit_with_torchrun
 
@@ -40,12 +41,17 @@ def check_capacity(config: DetectorConfig) -> None:
 
 
 def fit_detector(
-    config: DetectorConfig, x: np.ndarray, columns: list[str], callback: EpochCallback
+    config: DetectorConfig,
+    x: np.ndarray,
+    columns: list[str],
+    callback: EpochCallback,
+    on_layers: LayerCallback,
 ) -> Detector:
-    """The training job's fit: in this process, or under torchrun when `training.devices` > 1."""
+    """The training job's fit: in this process, or under torchrun when `training.devices` > 1
+    (per-epoch layer statistics are measured in this process only)."""
     check_capacity(config)
     if config.training.devices <= 1:
-        return Detector(config).fit(x, columns=columns, callback=callback)
+        return Detector(config).fit(x, columns=columns, callback=callback, on_layers=on_layers)
     with tempfile.TemporaryDirectory(prefix="hourglass-ddp-") as workdir:
         return fit_with_torchrun(
             x, config=config, columns=columns, callback=callback, workdir=Path(workdir)

@@ -26,6 +26,7 @@ from procrastinate.manager import JobManager
 from procrastinate.utils import sync_to_async
 from sqlalchemy.orm import Session
 
+from service.domain import sweeps
 from service.domain.training import Outcome, UnitOfWork, recover_stalled_run
 from service.jobs.spec import TrainerSpec
 from service.jobs.training import train_here, worker_name
@@ -33,8 +34,10 @@ from service.logs import configure_logging
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.jobs import (
     CUDA_QUEUE,
+    SWEEP_TASK,
     TRAINING_QUEUE,
     TRAINING_TASK,
+    defer_sweep_step,
     defer_training_job,
     libpq_conninfo,
 )
@@ -42,6 +45,7 @@ from service.store.jobs import (
 logger = logging.getLogger(__name__)
 WATCH_SECONDS = 0.5
 SETTLE_SECONDS = 5.0  # a replacement counts as up once it has lived this long
+SWEEP_STEP_SECONDS = 1.0  # between two coordinator steps of an active sweep
 
 
 class TrainingInterrupted(Exception):
@@ -73,6 +77,10 @@ class ProcrastinateQueue:
         """Insert the job through procrastinate's SQL function, in the caller's transaction;
         a run that needs CUDA goes to the queue only workers with CUDA take."""
         defer_training_job(session, run_id, queue=CUDA_QUEUE if needs_cuda else TRAINING_QUEUE)
+
+    def enqueue_sweep(self, session: Session, sweep_id: int) -> None:
+        """Defer the sweep's first (or next) coordinator step in the caller's transaction."""
+        defer_sweep_step(session, sweep_id)
 
     def start(self) -> None:
         """Start the server's own worker processes, if any, and the thread that watches them."""
@@ -146,6 +154,14 @@ def build_app(spec: TrainerSpec, unit: UnitOfWork) -> procrastinate.App:
             raise TrainingInterrupted(f"run {run_id} handed back to the queue")
         return outcome.value
 
+    @app.task(name=SWEEP_TASK, queue=TRAINING_QUEUE, retry=spec.max_attempts)
+    def step_sweep(sweep_id: int) -> str:
+        active = sweeps.step(unit, sweep_id, ProcrastinateQueue(spec))
+        if active:  # the next step, in a moment: trials finish on other workers
+            with unit() as session:
+                defer_sweep_step(session, sweep_id, delay_seconds=SWEEP_STEP_SECONDS)
+        return "active" if active else "done"
+
     return app
 
 
@@ -170,6 +186,10 @@ async def recover_stalled_jobs(app: procrastinate.App, unit: UnitOfWork, spec: T
 
 
 async def _recover(manager: JobManager, job: Job, unit: UnitOfWork, max_attempts: int) -> None:
+    if job.task_name == SWEEP_TASK:  # a coordinator step is idempotent: run it again
+        await manager.retry_job(job)
+        logger.warning("stalled sweep step retried", extra={"job_id": job.id, "action": "retry"})
+        return
     run_id = int(str(job.task_kwargs["run_id"]))
     requeued = await sync_to_async(recover_stalled_run, unit, run_id, max_attempts=max_attempts)
     if requeued:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from service.store.tables import Blob, BlobChunk, Dataset, ModelVersion
+from service.store.tables import Blob, BlobChunk, Dataset, ModelVersion, Run
 
 CHUNK_BYTES = 1 << 20
 
@@ -74,6 +74,7 @@ def delete_blob_if_unused(session: Session, blob_id: int | None) -> None:
         Dataset.blob_id == blob_id,
         ModelVersion.checkpoint_blob_id == blob_id,
         ModelVersion.calibration_blob_id == blob_id,
+        Run.checkpoint_blob_id == blob_id,
     ]
     users = sum(
         session.scalar(select(func.count()).where(condition)) or 0 for condition in references

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.store.db import insert
-from service.store.tables import Blob, Dataset, Run
+from service.store.tables import FINISHED, Blob, Dataset, Run, Sweep
 
 
 def add_dataset(
@@ -45,6 +45,18 @@ def count_runs_using(session: Session, dataset_id: int) -> int:
     """How many runs (in any state) reference the dataset."""
     query = select(func.count()).select_from(Run).where(Run.dataset_id == dataset_id)
     return session.scalar(query) or 0
+
+
+def count_sweeps_using(session: Session, dataset_id: int) -> int:
+    """How many sweeps train on the dataset, or (while they run) score on it as labels."""
+    trained = select(func.count()).select_from(Sweep).where(Sweep.dataset_id == dataset_id)
+    active = session.scalars(select(Sweep).where(Sweep.status.not_in(list(FINISHED)))).all()
+    labels = [
+        s
+        for s in active
+        if (s.request["objective"].get("labels") or {}).get("dataset_id") == dataset_id
+    ]
+    return (session.scalar(trained) or 0) + len(labels)
 
 
 def delete_dataset(session: Session, dataset: Dataset) -> None:

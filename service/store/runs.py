@@ -54,13 +54,12 @@ def add_epoch(
     train_loss: float,
     val_loss: float | None,
     seconds: float,
+    layers: dict[str, Any] | None = None,
 ) -> bool:
     """Record one epoch and return whether a cancel was requested meanwhile."""
-    session.add(
-        RunEpoch(
-            run_id=run_id, epoch=epoch, train_loss=train_loss, val_loss=val_loss, seconds=seconds
-        )
-    )
+    row = RunEpoch(run_id=run_id, epoch=epoch, train_loss=train_loss, val_loss=val_loss)
+    row.seconds, row.layers = seconds, layers
+    session.add(row)
     session.execute(update(Run).where(Run.id == run_id).values(epoch=epoch))
     return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
@@ -109,6 +108,13 @@ def finish_run(
     if model_version is not None:
         values["model_version"] = model_version
     session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def record_geometry(session: Session, run_id: int, geometry: dict[str, Any]) -> None:
+    """Echo how the run's "auto" sizes were resolved in its config, under `auto`."""
+    run = session.get(Run, run_id)
+    if run is not None:
+        run.config = {**run.config, "auto": geometry}
 
 
 def request_cancel(session: Session, run_id: int) -> None:

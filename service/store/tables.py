@@ -91,10 +91,8 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Run(Base):
-    __tablename__ = "runs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[RunStatus] = mapped_column(
+def _status_column() -> Any:
+    return mapped_column(
         Enum(
             RunStatus,
             native_enum=False,
@@ -104,6 +102,31 @@ class Run(Base):
         ),
         index=True,
     )
+
+
+class Sweep(Base):
+    """A search over run configs on one dataset (issue 14); its trials are runs."""
+
+    __tablename__ = "sweeps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[RunStatus] = _status_column()
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    model_name: Mapped[str] = mapped_column(String(200))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # base, space, objective, pruning …
+    trials: Mapped[int] = mapped_column(Integer)
+    best: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("sweep_id", "trial_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[RunStatus] = _status_column()
     model_name: Mapped[str] = mapped_column(String(200), index=True)
     model_version: Mapped[int | None] = mapped_column(Integer)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
@@ -118,6 +141,12 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # A sweep's trial: its number, its outcome (params, objective, pruned_at_epoch) and its
+    # checkpoint, kept until the sweep registers the best trial.
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id"), index=True)
+    trial_number: Mapped[int | None] = mapped_column(Integer)
+    trial: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    checkpoint_blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
 
 
 class RunEpoch(Base):
@@ -127,6 +156,8 @@ class RunEpoch(Base):
     train_loss: Mapped[float] = mapped_column(Float)
     val_loss: Mapped[float | None] = mapped_column(Float)
     seconds: Mapped[float] = mapped_column(Float)
+    # The cheap per-epoch layer statistics (models/introspect.py), None when not measured.
+    layers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Model(Base):
@@ -154,6 +185,8 @@ class ModelVersion(Base):
     columns: Mapped[list[str]] = mapped_column(JSON)
     code_size: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # End-of-training layer statistics (models/introspect.py); None for older versions.
+    layer_stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -26,6 +26,21 @@ def normal_rows() -> np.ndarray:
     return low_rank_rows(2_000)
 
 
+def single_feature_anomalies(
+    seed: int = 0, n: int = 1_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """4,000 normal rows on a 5-D linear manifold in 20-D (plus noise of 0.05), and `n` rows of
+    it with one column each shifted by 6σ: (normal, anomalies, which column)."""
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(5, 20))
+    normal = rng.normal(size=(4_000, 5)) @ mixing + 0.05 * rng.normal(size=(4_000, 20))
+    rows = rng.normal(size=(n, 5)) @ mixing + 0.05 * rng.normal(size=(n, 20))
+    shifted = rng.integers(0, 20, size=n)
+    signs = rng.choice([-1.0, 1.0], size=n)
+    rows[np.arange(n), shifted] += 6.0 * signs * normal.std(axis=0)[shifted]
+    return normal, rows, shifted
+
+
 def small_config(**training: object) -> DetectorConfig:
     """A quick config: tiny net, few epochs; `training` overrides training fields."""
     return DetectorConfig.from_dict(

@@ -139,15 +139,20 @@ def start_run(
     return run
 
 
-def wait_for_run(client: TestClient, run_id: int, timeout: float = 180) -> dict[str, Any]:
-    """Poll until the run finishes."""
+def wait_until_finished(client: Any, path: str, timeout: float = 180) -> dict[str, Any]:
+    """Poll `path` (a run or a sweep) until its status is a final one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run: dict[str, Any] = client.get(f"/v1/runs/{run_id}").json()
-        if run["status"] in FINISHED:
-            return run
+        found: dict[str, Any] = client.get(path).json()
+        if found["status"] in FINISHED:
+            return found
         time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish in {timeout}s")
+    raise AssertionError(f"{path} did not finish in {timeout}s")
+
+
+def wait_for_run(client: TestClient, run_id: int, timeout: float = 180) -> dict[str, Any]:
+    """Poll until the run finishes."""
+    return wait_until_finished(client, f"/v1/runs/{run_id}", timeout)
 
 
 @pytest.fixture(scope="module")

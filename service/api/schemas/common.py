@@ -19,6 +19,7 @@ def _utc(value: datetime) -> str:
 MAX_ID = 2**31 - 1  # INTEGER columns on both databases
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="The run's id.")]
+SweepId = Annotated[int, Path(ge=1, le=MAX_ID, description="The sweep's id.")]
 DatasetId = Annotated[int, Path(ge=1, le=MAX_ID, description="The dataset's id.")]
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="A version number of the model.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip (newest first).")]

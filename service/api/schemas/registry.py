@@ -47,11 +47,52 @@ class AliasUpdate(Strict):
     version: int = Field(ge=1, le=MAX_ID, description="The version the alias points at.")
 
 
+class LayerStatsRead(BaseModel):
+    """One hidden layer's statistics at the end of training (models/introspect.py)."""
+
+    rows: int = Field(description="How many rows they were measured on.")
+    source: str = Field(description="validation, or training sample (no validation split).")
+    mean: list[float] = Field(description="Per unit: the mean activation.")
+    std: list[float] = Field(description="Per unit: the standard deviation of the activation.")
+    fire_rate: list[float] | None = Field(
+        description="Per unit: the share of rows with activation > 0 (relu family, gelu, silu)."
+    )
+    dead_units: int | None = Field(description="Units that fired on no row.")
+    dead: list[int] | None = Field(description="Their indices.")
+    active_per_row: float | None = Field(description="Mean number of units > 0 per row.")
+    saturation: float | None = Field(
+        description="Share of cells saturated: tanh |a| > 0.99, sigmoid a < 0.01 or > 0.99."
+    )
+    saturated_share: list[float] | None = Field(description="Per unit: its saturated share.")
+    variance: list[float] | None = Field(default=None, description="Code: variance per unit.")
+    variance_share: list[float] | None = Field(
+        default=None, description="Code: each unit's share of the total code variance."
+    )
+    effective_dimension: float | None = Field(
+        default=None,
+        description="Code: participation ratio of the code covariance, (Σλ)² / Σλ².",
+    )
+    max_abs_correlation: float | None = Field(
+        default=None, description="Code: the largest |correlation| between two code units."
+    )
+    kl_per_dimension: list[float] | None = Field(
+        default=None, description="Variational code: mean KL to N(0, 1) per unit, in nats."
+    )
+    active_units: int | None = Field(
+        default=None, description="Variational code: units whose KL exceeds 0.01 nats."
+    )
+
+
 class LayerRead(BaseModel):
     index: int
     name: str
     width: int
     activation: str | None
+    stats: LayerStatsRead | None = Field(
+        default=None,
+        description="With `?stats=true`: the layer's end-of-training statistics (null for "
+        "versions trained before they were recorded).",
+    )
 
 
 class CalibrateSource(Strict):

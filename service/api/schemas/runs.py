@@ -6,7 +6,7 @@ engine's own (`models.knobs`), so no limit is written twice.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -50,8 +50,10 @@ Widths = Annotated[list[Annotated[int, bounds(A, "hidden_layers")]], Field(max_l
 
 class ArchitectureIn(_Section):
     kind: choices.Kind | Unset = engine_field(A, "kind")
-    hidden_layers: Widths | None = engine_field(A, "hidden_layers")
-    code_size: Annotated[int, bounds(A, "code_size")] | None = engine_field(A, "code_size")
+    hidden_layers: Widths | Literal["auto"] | None = engine_field(A, "hidden_layers")
+    code_size: Annotated[int, bounds(A, "code_size")] | Literal["auto"] | None = engine_field(
+        A, "code_size"
+    )
     activation: choices.Activation | Unset = engine_field(A, "activation")
     dropout: Annotated[float, bounds(A, "dropout")] | Unset = engine_field(A, "dropout")
     normalization: choices.Normalization | Unset = engine_field(A, "normalization")
@@ -105,7 +107,33 @@ class CalibrationIn(_Section):
     scoring: choices.Scoring | Unset = engine_field(C, "scoring")
 
 
-class RunCreate(_Section):
+class RunSections(_Section):
+    """The config sections of a run; omitted fields take the engine's defaults."""
+
+    architecture: ArchitectureIn | None = Field(
+        default=None, description="The autoencoder's shape and variant."
+    )
+    preprocessing: PreprocessingIn | None = Field(
+        default=None, description="How columns are scaled before training."
+    )
+    training: TrainingIn | None = Field(
+        default=None, description="Optimiser, batches, epochs, early stopping, seed and device."
+    )
+    calibration: CalibrationIn | None = Field(
+        default=None,
+        description="How rows are scored and flagged: the held-out rows of the p-values, alpha, "
+        "contamination and the fence.",
+    )
+
+    def partial_config(self) -> dict[str, Any]:
+        """The config sections as given; omitted fields (not explicit nulls) are left out."""
+        sections = self.model_dump(
+            mode="json", exclude_unset=True, exclude={"dataset_id", "model_name"}
+        )
+        return {name: value for name, value in sections.items() if value is not None}
+
+
+class RunCreate(RunSections):
     """A training request. Omitted fields take the engine's defaults (echoed in `config`)."""
 
     model_config = ConfigDict(
@@ -128,27 +156,6 @@ class RunCreate(_Section):
     model_name: str = Field(
         pattern=NAME_PATTERN, description="Register the trained model as a version of this name."
     )
-    architecture: ArchitectureIn | None = Field(
-        default=None, description="The autoencoder's shape and variant."
-    )
-    preprocessing: PreprocessingIn | None = Field(
-        default=None, description="How columns are scaled before training."
-    )
-    training: TrainingIn | None = Field(
-        default=None, description="Optimiser, batches, epochs, early stopping, seed and device."
-    )
-    calibration: CalibrationIn | None = Field(
-        default=None,
-        description="How rows are scored and flagged: the held-out rows of the p-values, alpha, "
-        "contamination and the fence.",
-    )
-
-    def partial_config(self) -> dict[str, Any]:
-        """The config sections as given; omitted fields (not explicit nulls) are left out."""
-        sections = self.model_dump(
-            mode="json", exclude_unset=True, exclude={"dataset_id", "model_name"}
-        )
-        return {name: value for name, value in sections.items() if value is not None}
 
 
 class Progress(BaseModel):
@@ -183,6 +190,8 @@ class RunMetrics(BaseModel):
 
 class RunRead(BaseModel):
     id: int
+    sweep_id: int | None = Field(default=None, description="The sweep this run is a trial of.")
+    trial_number: int | None = Field(default=None, description="Its trial number (from 0).")
     status: RunStatus
     model_name: str
     model_version: int | None
@@ -203,12 +212,33 @@ class RunPage(BaseModel):
     total: int
 
 
+class EpochLayerRead(BaseModel):
+    index: int = Field(description="The hidden layer (as in GET /v1/models/{ref}/layers).")
+    variance: float = Field(description="Mean variance of the layer's units.")
+    dead_share: float | None = Field(
+        default=None, description="Share of units that fired on no sample row (relu family)."
+    )
+    saturation: float | None = Field(
+        default=None, description="Share of saturated cells (tanh, sigmoid)."
+    )
+
+
+class EpochLayersRead(BaseModel):
+    layers: list[EpochLayerRead]
+    code_variance: list[float] = Field(description="Variance of every code unit.")
+
+
 class EpochRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     epoch: int
     train_loss: float
     val_loss: float | None
     seconds: float
+    layers: EpochLayersRead | None = Field(
+        default=None,
+        description="The cheap layer statistics of the epoch, measured on a fixed sample of at "
+        "most 1,024 rows (validation, else training); null when not measured (DDP training).",
+    )
 
 
 class EpochPage(BaseModel):

@@ -24,7 +24,13 @@ import pytest
 import torch
 from sqlalchemy import create_engine, text
 
-from tests.service.conftest import FINISHED, TINY, normal_rows, postgres_database
+from tests.service.conftest import (
+    FINISHED,
+    TINY,
+    normal_rows,
+    postgres_database,
+    wait_until_finished,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 logger = logging.getLogger(__name__)
@@ -287,3 +293,26 @@ def test_what_a_worker_cannot_train_fails_at_once_or_waits_for_cuda(
     assert _job_of(deployment.url, waiting) == ("training-cuda", "todo")
     assert deployment.client.post(f"/v1/runs/{waiting}/cancel").status_code == 202
     assert deployment.run(waiting)["status"] == "cancelled"
+
+
+def test_sweep_trials_spread_over_two_workers(two_workers: Deployment, dataset_id: int) -> None:
+    """Issue 14: a sweep's coordinator steps are jobs too, and its trials are runs that any
+    worker takes: with two trials in flight both workers train."""
+    deployment = two_workers
+    live = {w.pid for w in deployment.live_workers()}
+    body = {
+        "dataset_id": dataset_id,
+        "model_name": "spread-sweep",
+        "base": TINY,
+        "space": {"architecture.code_size": {"int": [1, 4]}},
+        "trials": 6,
+        "parallel": 2,
+        "pruning": "none",
+    }
+    answer = deployment.client.post("/v1/sweeps", json=body)
+    assert answer.status_code == 202, answer.text
+    sweep = wait_until_finished(deployment.client, f"/v1/sweeps/{answer.json()['id']}", 300)
+    assert sweep["status"] == "succeeded", sweep
+    runs = [deployment.run(t["run_id"]) for t in sweep["trial_runs"]]
+    assert [run["trial_number"] for run in runs] == list(range(6))
+    assert {_pid(run) for run in runs} == live
