@@ -343,8 +343,10 @@ def _finish(session: Session, sweep: Sweep, trials: list[Run]) -> None:
 
 
 def pruned(session: Session, run: Run, epoch: int, val_loss: float | None) -> bool:
-    """ASHA, from the per-epoch callback: at a rung, stop a trial outside the best 1/η."""
-    if run.sweep_id is None or val_loss is None or not is_rung(epoch):
+    """ASHA, from the per-epoch callback: at a rung, stop a trial outside the best 1/η. A trial
+    at its last epoch has finished: there is nothing left to save by stopping it."""
+    last = epoch >= run.epochs > 0
+    if run.sweep_id is None or val_loss is None or last or not is_rung(epoch):
         return False
     sweep = store.get_sweep(session, run.sweep_id)
     if sweep is None or sweep.request.get("pruning") != "asha":

@@ -79,7 +79,9 @@ class Objective(Strict):
         "widest code); val_loss_knee: the smallest config reaching 80 % of the loss reduction; "
         "roc_auc / average_precision: on half of the labelled rows (needs labels).",
     )
-    labels: Labels | None = None
+    labels: Labels | None = Field(
+        default=None, description="The labelled dataset roc_auc and average_precision score on."
+    )
 
 
 class SweepCreate(Strict):
@@ -127,7 +129,7 @@ class SweepCreate(Strict):
     space: dict[Field_, IntRange | FloatRange | Choice] = Field(
         min_length=1, max_length=16, description='"section.field" → its range or choices.'
     )
-    trials: int = Field(default=20, ge=1, le=500)
+    trials: int = Field(default=20, ge=1, le=500, description="Trials (runs) to train in all.")
     objective: Objective = Field(default_factory=Objective)
     pruning: Literal["asha", "none"] = Field(
         default="asha",
