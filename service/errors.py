@@ -55,6 +55,10 @@ class VersionInUse(Conflict):
     """An alias points at the version; move or delete the alias first."""
 
 
+class NoCalibrationSample(Conflict):
+    """The version has no sample of its calibration rows."""
+
+
 class RunNotFinished(Conflict):
     """The run has not finished; cancel it first."""
 

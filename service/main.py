@@ -22,6 +22,7 @@ from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import build_openapi
 from service.config import Settings, is_loopback
+from service.domain.feeds import EpochFeed
 from service.domain.keys import KeyCache
 from service.domain.lookup import DetectorCache, GenerationWatch, Lookup
 from service.domain.queue import JobQueue, NoQueue
@@ -93,6 +94,7 @@ def make_services(settings: Settings) -> Services:
         lookup=Lookup(factory, DetectorCache(settings.model_cache_size)),
         keys=KeyCache(factory),
         queue=NoQueue(),
+        feed=EpochFeed(factory),
         max_rows=settings.max_rows,
         run_limits=RunLimits(settings.max_parameters, training_host(settings, engine)),
         max_body_bytes=settings.max_body_bytes,
@@ -121,6 +123,7 @@ def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lif
         torch.set_num_threads(settings.inference_threads)
         await run_in_threadpool(watch.check)  # the counters as they are now
         watch.start()
+        services.feed.start()
         jobs.start()
         gc.freeze()  # start-up objects never need collecting; cuts p99 (DESIGN.md)
         logger.info("serving", extra={"action": "start", "host": settings.host})
@@ -128,6 +131,7 @@ def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lif
             yield
         finally:
             watch.stop()
+            services.feed.stop()
             jobs.stop()
             services.engine.dispose()
             logger.info("stopped", extra={"action": "stop"})

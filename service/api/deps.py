@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.domain import keys
+from service.domain.feeds import EpochFeed
 from service.domain.lookup import Lookup
 from service.domain.queue import JobQueue
 from service.domain.runs import RunLimits
@@ -29,6 +30,7 @@ class Services:
     lookup: Lookup
     keys: keys.KeyCache
     queue: JobQueue
+    feed: EpochFeed
     max_rows: int
     run_limits: RunLimits
     max_body_bytes: int

@@ -52,6 +52,7 @@ CONFLICTS = {
     ("post", "/v1/runs/{run_id}/cancel"),
     ("delete", "/v1/runs/{run_id}"),
     ("delete", "/v1/models/{name}/versions/{version}"),
+    ("get", "/v1/models/{ref}/projection"),  # a version registered without a sample
 }
 REFERENCES = {("post", "/v1/runs"), ("post", "/v1/models/{ref}/calibrate")}
 NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .npy answer

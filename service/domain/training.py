@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Detector, DetectorConfig, EpochCallback, InvalidInput, TrainingDiverged
 from service.domain.datasets import load_dataset_array
+from service.domain.projection import calibration_rows, sample_of
 from service.domain.registry import detector_metrics, register_version
 from service.store import runs as store
 from service.store.tables import Run, RunStatus
@@ -103,7 +104,8 @@ def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
         return Outcome.FAILED
     if detector.stopped_:
         return _stopped(job)
-    _register(unit, run_id, model_name=model_name, detector=detector)
+    sample = sample_of(calibration_rows(x, detector.config_))
+    _register(unit, run_id, model_name=model_name, detector=detector, sample=sample)
     return Outcome.SUCCEEDED
 
 
@@ -153,12 +155,19 @@ def _epoch_writer(job: _Job) -> EpochCallback:
     return on_epoch
 
 
-def _register(unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detector) -> None:
+def _register(
+    unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detector, sample: bytes
+) -> None:
     metrics = detector_metrics(detector)
     checkpoint = detector.to_bytes()
     with unit() as session:
         version = register_version(
-            session, model_name, run_id=run_id, detector=detector, checkpoint=checkpoint
+            session,
+            model_name,
+            run_id=run_id,
+            detector=detector,
+            checkpoint=checkpoint,
+            sample=sample,
         )
         store.finish_run(
             session,

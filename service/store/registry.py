@@ -43,6 +43,7 @@ def add_version(
     metrics: dict[str, Any],
     calibration_blob_id: int | None = None,
     calibration_source: dict[str, Any] | None = None,
+    sample_blob_id: int | None = None,
 ) -> ModelVersion:
     """Register the next version of `model` (numbers are never reused, even after a delete)."""
     model.latest_version += 1
@@ -53,6 +54,7 @@ def add_version(
         calibration_blob_id,
         calibration_source,
     )
+    version.sample_blob_id = sample_blob_id
     generations.bump(session, generations.REGISTRY)
     return insert(session, version)
 

@@ -150,6 +150,8 @@ class ModelVersion(Base):
     # A recalibrated version shares the weights (checkpoint) and has a calibration of its own.
     calibration_blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"), index=True)
     calibration_source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A seeded sample of the calibration rows (.npy, original units) for the latent view.
+    sample_blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"), index=True)
     n_features: Mapped[int] = mapped_column(Integer)
     columns: Mapped[list[str]] = mapped_column(JSON)
     code_size: Mapped[int] = mapped_column(Integer)
