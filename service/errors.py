@@ -99,8 +99,16 @@ class Unauthenticated(ServiceError):
     """A valid API key is required: send `Authorization: Bearer <key>`."""
 
 
+class LoginRequired(Unauthenticated):
+    """Log in with an API key to see the dashboard."""
+
+
 class Forbidden(ServiceError):
     """The API key does not have the scope this route needs."""
+
+
+class CrossOrigin(Forbidden):
+    """A form was posted from another origin (or without an Origin header): refused."""
 
 
 class Unavailable(ServiceError):

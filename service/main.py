@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 
 from models import __version__
 from service.api import datasets, docs, health, inference, problems, registry, runs, v2
-from service.api.deps import Services
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import build_openapi
@@ -27,6 +26,7 @@ from service.domain.keys import KeyCache
 from service.domain.lookup import DetectorCache, GenerationWatch, Lookup
 from service.domain.queue import JobQueue, NoQueue
 from service.domain.runs import RunLimits, TrainingHost
+from service.domain.services import Services
 from service.domain.startup import prepare_to_serve
 from service.jobs.embedded import EmbeddedQueue
 from service.jobs.leader import LeaderQueue, lock_path
@@ -35,6 +35,11 @@ from service.jobs.worker import ProcrastinateQueue
 from service.logs import configure_logging
 from service.store import generations
 from service.store.db import make_engine, make_session_factory
+from service.ui import deps as ui_deps
+from service.ui import login as ui_login
+from service.ui import models as ui_models
+from service.ui import runs as ui_runs
+from service.ui import versions as ui_versions
 
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -163,10 +168,13 @@ def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
     routers = [inference.router, v2.models, v2.router] + [
         module.router for module in (health, datasets, runs, registry)
     ]
-    for router in [*routers, docs.router]:
+    pages = [ui_runs.router, ui_models.router, ui_versions.router, ui_login.router]
+    for router in [*routers, docs.router, *pages]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=docs.STATIC), name="static")
-    problems.install(app, routers)
+    app.mount(f"{ui_deps.PREFIX}/static", StaticFiles(directory=ui_deps.STATIC), name="ui-static")
+    problems.install(app, routers, problems.ErrorPages(ui_deps.PREFIX, ui_deps.error_page))
+    app.add_middleware(ui_deps.SecurityHeaders)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

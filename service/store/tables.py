@@ -180,6 +180,17 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
+class Login(Base):
+    """A dashboard login: the sha256 of a random id held in the browser's cookie."""
+
+    __tablename__ = "logins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
