@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import Page
 
 from tests.browser.conftest import Guard
-from tests.faults.conftest import Server, server_env, serving
+from tests.faults.conftest import Server
 
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    logs = tmp_path_factory.mktemp("docs")
-    with serving(server_env(f"sqlite:///{logs / 'h.db'}", embedded_workers="0"), logs) as live:
-        yield live
 
 
 def _operations(server: Server) -> int:
