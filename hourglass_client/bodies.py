@@ -20,6 +20,11 @@ def is_frame(rows: object) -> bool:
     return hasattr(rows, "columns") and hasattr(rows, "to_numpy") and hasattr(rows, "dtypes")
 
 
+def is_table(rows: object) -> bool:
+    """A pyarrow Table (its column names travel with it)."""
+    return hasattr(rows, "schema") and hasattr(rows, "to_batches")
+
+
 def to_npy(array: np.ndarray) -> bytes:
     """`.npy` bytes, never pickled."""
     buffer = io.BytesIO()
@@ -41,15 +46,15 @@ def as_rows(rows: Any) -> np.ndarray:
 
 def rows_body(rows: Any) -> tuple[bytes, str]:
     """The request body for rows and its content type."""
-    if is_frame(rows):
-        return _frame_to_arrow(rows), ARROW
+    if is_frame(rows) or is_table(rows):
+        return _to_arrow(rows), ARROW
     return to_npy(as_rows(rows)), NPY
 
 
-def _frame_to_arrow(frame: Any) -> bytes:
+def _to_arrow(rows: Any) -> bytes:
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(rows, preserve_index=False) if is_frame(rows) else rows
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)

@@ -26,44 +26,8 @@ from hourglass_client import (
     Unavailable,
     ValidationError,
 )
-from tests.faults.conftest import Server, free_port, server_env, serving
-
-KEY = "c" * 43
-TINY = {
-    "architecture": {"hidden_layers": [16], "code_size": 3, "dropout": 0.0},
-    "training": {"epochs": 5, "batch_size": 64},
-    "calibration": {"fraction": 0.2, "alpha": 0.05},
-}
-
-
-def _rows(n: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, 2)) @ rng.normal(size=(2, 5)) + 0.05 * rng.normal(size=(n, 5))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    logs = tmp_path_factory.mktemp("client")
-    env = server_env(f"sqlite:///{logs / 'h.db'}", api_keys=f"admin:{KEY}")
-    with serving(env, logs, token=KEY) as live:
-        yield live
-
-
-@pytest.fixture(scope="module")
-def client(server: Server) -> Iterator[Client]:
-    with Client(str(server.client.base_url), key=KEY) as made:
-        yield made
-
-
-@pytest.fixture(scope="module")
-def trained(client: Client) -> dict[str, Any]:
-    """`clients` v1, trained through the client while its epochs were watched."""
-    dataset = client.upload_dataset(_rows(300), columns=["a", "b", "c", "d", "e"], name="rows")
-    run = client.create_run(dataset.id, "clients", **TINY)
-    events = list(client.watch(run.id))
-    finished = client.get_run(run.id)
-    assert finished.status == "succeeded", finished
-    return {"dataset": dataset, "run": finished, "events": events}
+from tests.faults.conftest import Server, free_port
+from tests.hourglass_client.conftest import KEY, TINY, rows_of
 
 
 def test_watch_sees_every_epoch_once_then_the_end(trained: dict[str, Any]) -> None:
@@ -74,7 +38,7 @@ def test_watch_sees_every_epoch_once_then_the_end(trained: dict[str, Any]) -> No
 
 
 def test_inference_takes_arrays_and_gives_arrays(client: Client, trained: dict[str, Any]) -> None:
-    x = _rows(7, seed=1)
+    x = rows_of(7, seed=1)
     codes = client.embed("clients", x)
     assert isinstance(codes, np.ndarray) and codes.shape == (7, 3)
     assert client.embed("clients", x[0]).shape == (1, 3)  # one row as a flat sequence
@@ -91,7 +55,7 @@ def test_inference_takes_arrays_and_gives_arrays(client: Client, trained: dict[s
 
 
 def test_dataframes_are_matched_by_column_name(client: Client, trained: dict[str, Any]) -> None:
-    x = _rows(6, seed=2)
+    x = rows_of(6, seed=2)
     frame = pd.DataFrame(x, columns=["a", "b", "c", "d", "e"])
     shuffled = frame[["e", "c", "a", "d", "b"]]
     assert np.allclose(
@@ -145,7 +109,7 @@ def test_other_problems_are_their_own_exceptions(server: Server, client: Client)
 def test_the_async_client_gives_the_same_answers(
     server: Server, client: Client, trained: dict[str, Any]
 ) -> None:
-    x = _rows(4, seed=3)
+    x = rows_of(4, seed=3)
 
     async def main() -> tuple[np.ndarray, list[Any], list[str]]:
         async with AsyncClient(str(server.client.base_url), key=KEY) as aclient:
