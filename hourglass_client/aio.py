@@ -24,7 +24,7 @@ from hourglass_client.answers import (
     RunPage,
 )
 from hourglass_client.calls import UNSET, Call, retry_delay
-from hourglass_client.client import STREAM_TIMEOUT, run_config, settings
+from hourglass_client.client import STREAM_TIMEOUT, settings
 from hourglass_client.errors import ConnectionFailed, error_from
 from hourglass_client.events import Ended, Event, Reader, resume_headers
 
@@ -66,29 +66,20 @@ class AsyncClient:
         await self._http.aclose()
 
     async def _do(self, call: Call[T]) -> T:
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries or not call.idempotent
+        attempt = 0
+        while True:
             try:
-                response = await self._http.request(
-                    call.method,
-                    call.path,
-                    params=call.params,
-                    json=call.json,
-                    content=call.content,
-                    headers=call.headers,
-                )
+                response = await self._http.request(**call.request())
             except httpx.TransportError as exc:
-                if last:
+                wait = call.pause(attempt, self.retries, self.backoff)
+                if wait is None:
                     raise ConnectionFailed(f"{call.method} {call.path}: {exc}") from exc
-                await asyncio.sleep(retry_delay(attempt, self.backoff))
-                continue
-            if response.status_code == 503 and not last:
-                await asyncio.sleep(retry_delay(attempt, self.backoff, response))
-                continue
-            if response.is_error:
-                raise error_from(response)
-            return call.parse(response)
-        raise AssertionError("unreachable")  # pragma: no cover
+            else:
+                wait = call.pause(attempt, self.retries, self.backoff, response)
+                if wait is None:
+                    return call.answer(response)
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def ready(self) -> dict[str, Any]:
         return await self._do(calls.ready())
@@ -119,8 +110,9 @@ class AsyncClient:
             "training": training,
             "calibration": calibration,
         }
-        body = run_config(config, sections)
-        return await self._do(calls.create_run(dataset_id, model_name, body, idempotency_key))
+        return await self._do(
+            calls.create_run(dataset_id, model_name, config, sections, idempotency_key)
+        )
 
     async def get_run(self, run_id: int) -> Run:
         return await self._do(calls.get_run(run_id))

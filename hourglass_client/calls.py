@@ -26,6 +26,7 @@ from hourglass_client.answers import (
     RunPage,
 )
 from hourglass_client.bodies import NPY, as_rows, from_npy, rows_body, to_npy, upload_body
+from hourglass_client.errors import error_from
 
 T = TypeVar("T")
 UNSET: Any = object()  # create_run's Idempotency-Key: a fresh one unless given (None: none)
@@ -43,6 +44,34 @@ class Call(Generic[T]):
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     idempotent: bool = True
+
+    def request(self) -> dict[str, Any]:
+        """The keyword arguments of httpx's `request`."""
+        return {
+            "method": self.method,
+            "url": self.path,
+            "params": self.params,
+            "json": self.json,
+            "content": self.content,
+            "headers": self.headers,
+        }
+
+    def answer(self, response: httpx.Response) -> T:
+        """The parsed answer, or the problem document's exception."""
+        if response.is_error:
+            raise error_from(response)
+        return self.parse(response)
+
+    def pause(
+        self, attempt: int, retries: int, backoff: float, response: httpx.Response | None = None
+    ) -> float | None:
+        """Seconds to wait before trying again after `attempt` (a connection error when there
+        is no `response`), or None when this is the outcome."""
+        if not self.idempotent or attempt >= retries:
+            return None
+        if response is not None and response.status_code != 503:
+            return None
+        return retry_delay(attempt, backoff, response)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -93,10 +122,17 @@ def get_dataset(dataset_id: int) -> Call[Dataset]:
 
 
 def create_run(
-    dataset_id: int, model_name: str, config: dict[str, Any], idempotency_key: str | None
+    dataset_id: int,
+    model_name: str,
+    config: dict[str, Any] | None,
+    sections: dict[str, Any],
+    idempotency_key: str | None,
 ) -> Call[Run]:
+    """`config` with the sections given as keywords laid over it; a fresh Idempotency-Key
+    unless one is given (None: none)."""
     key = str(uuid.uuid4()) if idempotency_key is UNSET else idempotency_key
-    body = {"dataset_id": dataset_id, "model_name": model_name, **config}
+    given = {name: value for name, value in sections.items() if value is not None}
+    body = {"dataset_id": dataset_id, "model_name": model_name, **(config or {}), **given}
     return Call(
         "POST",
         "/v1/runs",

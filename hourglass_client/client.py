@@ -42,11 +42,6 @@ def settings(url: str | None, key: str | None) -> tuple[str, dict[str, str]]:
     return url.rstrip("/"), ({"Authorization": f"Bearer {key}"} if key else {})
 
 
-def run_config(config: dict[str, Any] | None, sections: dict[str, Any]) -> dict[str, Any]:
-    """A RunCreate config: `config` with the sections given as keywords laid over it."""
-    return (config or {}) | {name: value for name, value in sections.items() if value is not None}
-
-
 class Client:
     """`Client(url, key=…)`; `url` and `key` default to HOURGLASS_URL and HOURGLASS_API_KEY."""
 
@@ -82,29 +77,20 @@ class Client:
         self._http.close()
 
     def _do(self, call: Call[T]) -> T:
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries or not call.idempotent
+        attempt = 0
+        while True:
             try:
-                response = self._http.request(
-                    call.method,
-                    call.path,
-                    params=call.params,
-                    json=call.json,
-                    content=call.content,
-                    headers=call.headers,
-                )
+                response = self._http.request(**call.request())
             except httpx.TransportError as exc:
-                if last:
+                wait = call.pause(attempt, self.retries, self.backoff)
+                if wait is None:
                     raise ConnectionFailed(f"{call.method} {call.path}: {exc}") from exc
-                time.sleep(retry_delay(attempt, self.backoff))
-                continue
-            if response.status_code == 503 and not last:
-                time.sleep(retry_delay(attempt, self.backoff, response))
-                continue
-            if response.is_error:
-                raise error_from(response)
-            return call.parse(response)
-        raise AssertionError("unreachable")  # pragma: no cover
+            else:
+                wait = call.pause(attempt, self.retries, self.backoff, response)
+                if wait is None:
+                    return call.answer(response)
+            time.sleep(wait)
+            attempt += 1
 
     # -- health and datasets -----------------------------------------------------------------
 
@@ -144,8 +130,7 @@ class Client:
             "training": training,
             "calibration": calibration,
         }
-        body = run_config(config, sections)
-        return self._do(calls.create_run(dataset_id, model_name, body, idempotency_key))
+        return self._do(calls.create_run(dataset_id, model_name, config, sections, idempotency_key))
 
     def get_run(self, run_id: int) -> Run:
         return self._do(calls.get_run(run_id))

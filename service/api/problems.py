@@ -102,19 +102,12 @@ class ErrorPages:
     render: Callable[[Request, int, str, str], Response]
 
 
-def _respond(
-    request: Request,
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    errors_: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
+def _respond(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
+    """`answer` for the request's path; under the error pages' prefix, a page instead."""
     pages: ErrorPages | None = getattr(request.app.state, "error_pages", None)
     if pages is not None and request.url.path.startswith(pages.prefix):
         return pages.render(request, status, title, detail)
-    return answer(request.url.path, status, title, detail, errors_=errors_, headers=headers)
+    return answer(request.url.path, status, title, detail, **extra)
 
 
 async def on_service_error(request: Request, exc: Exception) -> Response:
