@@ -120,7 +120,12 @@ def test_the_async_client_gives_the_same_answers(
                 await aclient.embed("clients", np.ones((1, 2)))
             return codes, events, models
 
-    codes, events, models = asyncio.run(main())
+    found: list[tuple[np.ndarray, list[Any], list[str]]] = []
+    # a thread of its own: pytest-playwright's sync API may keep a loop running in this one
+    worker = threading.Thread(target=lambda: found.append(asyncio.run(main())))
+    worker.start()
+    worker.join(timeout=120)
+    codes, events, models = found[0]
     assert np.array_equal(codes, client.embed("clients", x))
     assert [e.epoch for e in events if isinstance(e, Epoch)] == list(range(1, 6))
     assert events[-1] == Ended("succeeded") and "clients" in models

@@ -4,6 +4,7 @@ cursor once, in order, then `end`; a retried run says `restart`; one query serve
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -29,8 +30,14 @@ def factory(
 
 @pytest.fixture
 def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop of its own thread, as a server's is (and as this test process may already
+    run one: pytest-playwright's sync API keeps one running in the main thread)."""
     made = asyncio.new_event_loop()
+    thread = threading.Thread(target=made.run_forever, daemon=True)
+    thread.start()
     yield made
+    made.call_soon_threadsafe(made.stop)
+    thread.join(timeout=5)
     made.close()
 
 
@@ -58,11 +65,15 @@ def _epochs(factory: SessionFactory, run_id: int, numbers: range) -> None:
 
 
 def _drain(loop: asyncio.AbstractEventLoop, watcher: Watcher) -> list[Event]:
-    loop.run_until_complete(asyncio.sleep(0))  # run the hand-overs the poller scheduled
-    found = []
-    while not watcher.queue.empty():
-        found.append(watcher.queue.get_nowait())
-    return found
+    """What the watcher's queue holds, taken on its loop after the hand-overs scheduled so far."""
+
+    async def take() -> list[Event]:
+        found = []
+        while not watcher.queue.empty():
+            found.append(watcher.queue.get_nowait())
+        return found
+
+    return asyncio.run_coroutine_threadsafe(take(), loop).result(timeout=5)
 
 
 def _numbers(events: list[Event]) -> list[int]:
