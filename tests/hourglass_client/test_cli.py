@@ -3,7 +3,9 @@ real subprocess; expected failures are one line and a non-zero status, never a t
 
 from __future__ import annotations
 
+import logging
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,17 @@ from tests.faults.conftest import HOURGLASS, Server
 from tests.hourglass_client.conftest import KEY, rows_of
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_stale_log_handlers() -> Iterator[None]:
+    """Other CliRunner tests in this process ran commands that configure logging on the root
+    logger with the stderr CliRunner had swapped in (closed since); httpx's INFO lines would
+    then print "Logging error" into these commands' output. A real process starts clean."""
+    saved = logging.root.handlers[:]
+    logging.root.handlers = []
+    yield
+    logging.root.handlers = saved
 
 
 @pytest.fixture
