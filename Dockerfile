@@ -27,6 +27,7 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
 COPY README.md ./
 COPY models ./models
 COPY service ./service
+COPY hourglass_client ./hourglass_client
 COPY migrations ./migrations
 RUN pip install --no-cache-dir --no-deps . && rm -rf build ./*.egg-info
 

@@ -29,8 +29,8 @@ serve: $(STAMP)        ## upgrade the database and serve on 127.0.0.1:$${HOURGLA
 	$(BIN)/hourglass serve
 
 lint: $(DEV)
-	$(BIN)/ruff check models service migrations tests bench
-	$(BIN)/ruff format --check models service migrations tests bench
+	$(BIN)/ruff check models service hourglass_client migrations tests bench
+	$(BIN)/ruff format --check models service hourglass_client migrations tests bench
 
 contracts: $(DEV)
 	$(BIN)/lint-imports

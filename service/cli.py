@@ -1,19 +1,25 @@
-"""The `hourglass` command: serve, worker, db upgrade, keys, train (local)."""
+"""The `hourglass` command: serve, worker, db upgrade, keys, train (local); and, through
+hourglass_client, runs, models and predict against a running server."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import torch
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from hourglass_client.cli import models_app, predict, runs_app, summary
+from hourglass_client.progress import EpochBar
+from service.api.schemas.runs import RunCreate
 from service.config import Settings
 from service.domain import datasets, runs
 from service.domain import keys as key_domain
@@ -35,6 +41,9 @@ db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(runs_app, name="runs")  # these talk to a running server (hourglass_client)
+app.add_typer(models_app, name="models")
+app.command("predict")(predict)
 WORKER_HEALTHCHECK_SECONDS = 60
 
 
@@ -155,41 +164,88 @@ def train(
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV, Parquet, .npy, JSON")
     ],
     model_name: Annotated[str, typer.Option("--model-name", help="Register under this name.")] = "",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            exists=True,
+            dir_okay=False,
+            help="A RunCreate JSON without dataset_id: model_name and the config sections.",
+        ),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Override training.epochs.")] = None,
 ) -> None:
-    """Train locally without a server: loss per epoch, then a new model version in the database."""
+    """Train locally without a server: a progress bar of epochs, then a new model version in the
+    database and how to call it."""
     settings = _settings()
+    name, overrides = _run_config(config, model_name or file.stem, epochs)
     torch.set_num_threads(settings.training_threads(share=1, serving=False))
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     try:
-        run_id, total = _queue_local_run(
-            factory, file, model_name or file.stem, epochs, settings.max_parameters
-        )
+        run_id, total = _queue_local_run(factory, file, name, overrides, settings.max_parameters)
     except ServiceError as exc:
         _echo(f"{file}: {exc.detail}")
         raise typer.Exit(code=2) from exc
-    with typer.progressbar(length=total, label=f"run {run_id}") as bar:
+    with EpochBar(total, f"run {run_id}") as bar:
 
-        def show(epoch: int, train_loss: float, val_loss: float | None, seconds: float) -> None:
-            bar.update(1)
-            _echo(
-                f"  epoch {epoch}: train_loss={train_loss:.5f} val_loss={val_loss} ({seconds:.2f}s)"
-            )
+        def show(epoch: int, train_loss: float, val_loss: float | None, _seconds: float) -> None:
+            bar.update(epoch, train_loss, val_loss)
 
         unit = partial(transaction, factory)
         outcome = train_here(unit, run_id, device=settings.device, observer=show)
     with transaction(factory) as session:
         done = runs.get_run(session, run_id)
-        _echo(f"run {run_id} {outcome}: {done.model_name} v{done.model_version} {done.error or ''}")
+        _echo(
+            summary(
+                run_id,
+                done.status,
+                model=done.model_name,
+                version=done.model_version,
+                epoch=done.epoch,
+                config=done.config,
+                metrics=done.metrics,
+                error=done.error,
+            )
+        )
     engine.dispose()
     raise typer.Exit(code=0 if outcome == Outcome.SUCCEEDED else 1)
 
 
+def _run_config(
+    path: Path | None, model_name: str, epochs: int | None
+) -> tuple[str, dict[str, Any]]:
+    """The model name and config sections of a RunCreate JSON file (validated as the API
+    validates it), with --epochs laid over; a bad file is one line and exit status 2."""
+    try:
+        document = json.loads(path.read_text()) if path is not None else {}
+        if not isinstance(document, dict) or "dataset_id" in document:
+            raise ValueError("must be a JSON object without dataset_id (the FILE is the dataset)")
+        document.setdefault("model_name", model_name)
+        body = RunCreate.model_validate({"dataset_id": 1, **document})
+    except (OSError, ValueError) as exc:
+        _echo(f"{path}: {_first_error(exc)}")
+        raise typer.Exit(code=2) from None
+    sections = body.partial_config()
+    if epochs is not None:
+        sections["training"] = sections.get("training", {}) | {"epochs": epochs}
+    return body.model_name, sections
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc)
+
+
 def _queue_local_run(
-    factory: SessionFactory, file: Path, model_name: str, epochs: int | None, max_parameters: int
+    factory: SessionFactory,
+    file: Path,
+    model_name: str,
+    overrides: dict[str, Any],
+    max_parameters: int,
 ) -> tuple[int, int]:
-    overrides = {} if epochs is None else {"training": {"epochs": epochs}}
     with transaction(factory) as session, file.open("rb") as handle:
         dataset = datasets.create_dataset_from_file(session, handle, filename=file.name, name=None)
         request = runs.RunRequest(dataset.id, model_name, overrides)

@@ -59,6 +59,10 @@ class VersionInUse(Conflict):
     """An alias points at the version; move or delete the alias first."""
 
 
+class NoCalibrationSample(Conflict):
+    """The version has no sample of its calibration rows."""
+
+
 class RunNotFinished(Conflict):
     """The run has not finished; cancel it first."""
 
@@ -99,8 +103,16 @@ class Unauthenticated(ServiceError):
     """A valid API key is required: send `Authorization: Bearer <key>`."""
 
 
+class LoginRequired(Unauthenticated):
+    """Log in with an API key to see the dashboard."""
+
+
 class Forbidden(ServiceError):
     """The API key does not have the scope this route needs."""
+
+
+class CrossOrigin(Forbidden):
+    """A form was posted from another origin (or without an Origin header): refused."""
 
 
 class Unavailable(ServiceError):

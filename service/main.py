@@ -28,15 +28,16 @@ from service.api import (
     sweeps,
     v2,
 )
-from service.api.deps import Services
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import MetricsMiddleware
 from service.api.openapi import build_openapi
 from service.config import Settings, is_loopback
+from service.domain.feeds import EpochFeed
 from service.domain.keys import KeyCache
 from service.domain.lookup import DetectorCache, GenerationWatch, Lookup
 from service.domain.queue import JobQueue, NoQueue
 from service.domain.runs import RunLimits, TrainingHost
+from service.domain.services import Services
 from service.domain.startup import prepare_to_serve
 from service.jobs.embedded import EmbeddedQueue
 from service.jobs.leader import LeaderQueue, lock_path
@@ -45,6 +46,11 @@ from service.jobs.worker import ProcrastinateQueue
 from service.logs import configure_logging
 from service.store import generations
 from service.store.db import make_engine, make_session_factory
+from service.ui import deps as ui_deps
+from service.ui import login as ui_login
+from service.ui import models as ui_models
+from service.ui import runs as ui_runs
+from service.ui import versions as ui_versions
 
 logger = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -104,6 +110,7 @@ def make_services(settings: Settings) -> Services:
         lookup=Lookup(factory, DetectorCache(settings.model_cache_size)),
         keys=KeyCache(factory),
         queue=NoQueue(),
+        feed=EpochFeed(factory),
         max_rows=settings.max_rows,
         run_limits=RunLimits(settings.max_parameters, training_host(settings, engine)),
         max_body_bytes=settings.max_body_bytes,
@@ -132,6 +139,7 @@ def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lif
         torch.set_num_threads(settings.inference_threads)
         await run_in_threadpool(watch.check)  # the counters as they are now
         watch.start()
+        services.feed.start()
         jobs.start()
         gc.freeze()  # start-up objects never need collecting; cuts p99 (DESIGN.md)
         logger.info("serving", extra={"action": "start", "host": settings.host})
@@ -139,6 +147,7 @@ def make_lifespan(settings: Settings, services: Services, jobs: JobQueue) -> Lif
             yield
         finally:
             watch.stop()
+            services.feed.stop()
             jobs.stop()
             services.engine.dispose()
             logger.info("stopped", extra={"action": "stop"})
@@ -170,10 +179,13 @@ def create_app(settings: Settings, *, queue: JobQueue | None = None) -> FastAPI:
     routers = [inference.router, v2.models, v2.router] + [
         module.router for module in (health, datasets, runs, sweeps, registry, hidden)
     ]
-    for router in [*routers, docs.router]:
+    pages = [ui_runs.router, ui_models.router, ui_versions.router, ui_login.router]
+    for router in [*routers, docs.router, *pages]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=docs.STATIC), name="static")
-    problems.install(app, routers)
+    app.mount(f"{ui_deps.PREFIX}/static", StaticFiles(directory=ui_deps.STATIC), name="ui-static")
+    problems.install(app, routers, problems.ErrorPages(ui_deps.PREFIX, ui_deps.error_page))
+    app.add_middleware(ui_deps.SecurityHeaders)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

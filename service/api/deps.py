@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.domain import keys
-from service.domain.lookup import Lookup
-from service.domain.queue import JobQueue
-from service.domain.runs import RunLimits
-from service.store.db import SessionFactory, transaction
+from service.domain import keys, logins
+from service.domain.services import Services as Services  # re-exported for the routes
+from service.store.db import transaction
 
+SAFE = ("GET", "HEAD")
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
-
-
-@dataclass
-class Services:
-    """What the entry point composed and the routes use."""
-
-    engine: Engine
-    factory: SessionFactory
-    lookup: Lookup
-    keys: keys.KeyCache
-    queue: JobQueue
-    max_rows: int
-    run_limits: RunLimits
-    max_body_bytes: int
-    open_without_keys: bool  # a loopback bind: with no active key, requests need none
 
 
 async def get_services(request: Request) -> Services:
@@ -52,24 +34,36 @@ SessionDep = Depends(get_session, scope="function")
 
 def require(scope: str) -> Callable[..., Awaitable[None]]:
     """A dependency that checks the bearer key grants `scope`: from the key cache, on the event
-    loop, when the key was seen since the keys last changed; else from the database, off it."""
+    loop, when the key was seen since the keys last changed; else from the database, off it.
+
+    A GET without a key may carry the dashboard's login cookie instead (its charts read the
+    epoch stream and the projection); nothing that changes state is reachable with a cookie.
+    """
 
     async def check(
+        request: Request,
         services: Services = Depends(get_services),
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> None:
         token = credentials.credentials if credentials else None
-        verdict = services.keys.cached(token)
-        if verdict is None:
-            verdict = await run_in_threadpool(services.keys.load, token)
+        login = request.cookies.get(logins.COOKIE) if request.method in SAFE else None
+        if token is None and login:
+            verdict = await run_in_threadpool(logins.verdict, services.factory, login)
+        else:
+            verdict = services.keys.cached(token) or await _load(services, token)
         keys.check(
             verdict,
-            token_sent=token is not None,
+            token_sent=token is not None or bool(login),
             scope=scope,
             open_without_keys=services.open_without_keys,
         )
 
     return check
+
+
+async def _load(services: Services, token: str | None) -> keys.Verdict:
+    verdict: keys.Verdict = await run_in_threadpool(services.keys.load, token)
+    return verdict
 
 
 ADMIN = Depends(require("admin"))

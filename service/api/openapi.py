@@ -60,6 +60,7 @@ CONFLICTS = {
     ("get", "/v1/models/{ref}/layers/{layer}/units/{unit}/examples"),  # no rows kept (older)
     ("get", "/v1/models/{name}/compare"),
     ("post", "/v1/sweeps/{sweep_id}/cancel"),
+    ("get", "/v1/models/{ref}/projection"),  # a version registered without a sample
 }
 REFERENCES = {("post", "/v1/runs"), ("post", "/v1/sweeps"), ("post", "/v1/models/{ref}/calibrate")}
 NOT_ACCEPTABLE = {("post", "/v1/models/{ref}/anomalies")}  # explanations in a .npy answer

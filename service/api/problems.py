@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -92,23 +94,35 @@ def _item(item: dict[str, Any]) -> dict[str, Any]:
     return {"loc": loc[:MAX_ITEMS], "msg": _clip(str(item.get("msg", "")), MAX_TEXT)}
 
 
+@dataclass(frozen=True)
+class ErrorPages:
+    """Errors under `prefix` (the dashboard's) are pages that `render` draws, not documents."""
+
+    prefix: str
+    render: Callable[[Request, int, str, str], Response]
+
+
+def _respond(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
+    """`answer` for the request's path; under the error pages' prefix, a page instead."""
+    pages: ErrorPages | None = getattr(request.app.state, "error_pages", None)
+    if pages is not None and request.url.path.startswith(pages.prefix):
+        return pages.render(request, status, title, detail)
+    return answer(request.url.path, status, title, detail, **extra)
+
+
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.ServiceError)
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     extra = getattr(exc, "errors", None)
-    return answer(
-        request.url.path, status, type(exc).__name__, exc.detail, errors_=extra, headers=headers
-    )
+    return _respond(request, status, type(exc).__name__, exc.detail, errors_=extra, headers=headers)
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     items = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
     detail = "; ".join(f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in items[:3])
-    return answer(
-        request.url.path, 422, "ValidationError", detail or "invalid request", errors_=items
-    )
+    return _respond(request, 422, "ValidationError", detail or "invalid request", errors_=items)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -117,9 +131,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request))
-    return answer(
-        request.url.path, exc.status_code, title, str(exc.detail), headers=headers or None
-    )
+    return _respond(request, exc.status_code, title, str(exc.detail), headers=headers or None)
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -131,18 +143,20 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def on_database_down(request: Request, exc: Exception) -> Response:
     logger.error("database unavailable: %s", exc, extra={"action": "database"})
-    return answer(request.url.path, 503, "Unavailable", "the database is not available")
+    return _respond(request, 503, "Unavailable", "the database is not available")
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error", exc_info=exc)
-    return answer(
-        request.url.path, 500, "InternalError", "an unexpected error occurred; it has been logged"
+    return _respond(
+        request, 500, "InternalError", "an unexpected error occurred; it has been logged"
     )
 
 
-def install(app: FastAPI, routers: list[APIRouter]) -> None:
-    """Route every error through a problem document; `routers` are the app's, for `Allow`."""
+def install(app: FastAPI, routers: list[APIRouter], pages: ErrorPages | None = None) -> None:
+    """Route every error through a problem document (or, under `pages.prefix`, a page);
+    `routers` are the app's, for `Allow`."""
+    app.state.error_pages = pages
     app.state.api_routes = [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]

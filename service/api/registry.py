@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
@@ -28,9 +28,10 @@ from service.api.schemas.registry import (
     ModelPage,
     ModelRead,
     ModelSummaryRead,
+    ProjectionRead,
     VersionRead,
 )
-from service.domain import calibration, registry
+from service.domain import calibration, projection, registry
 from service.domain.arrays import FloatArray, npy_to_array, rows_to_array
 from service.domain.datasets import load_dataset_array
 from service.errors import BadInput
@@ -107,6 +108,23 @@ def list_layers(
         layer.model_copy(update={"stats": LayerStatsRead(**found)})
         for layer, found in zip(layers, measured, strict=True)
     ]
+
+
+@router.get("/{ref}/projection", response_model=ProjectionRead, dependencies=[INFER])
+def project_version(
+    ref: str,
+    method: Literal["pca"] = "pca",
+    n: int = Query(default=projection.SAMPLE_ROWS, ge=1, le=projection.SAMPLE_ROWS),
+    alpha: float | None = Query(default=None, gt=0, lt=1),
+    session: Session = SessionDep,
+    services: Services = Depends(get_services),
+) -> ProjectionRead:
+    """The codes of up to `n` of the version's calibration rows on a plane (PCA), with their
+    anomaly scores and flags: the data of the dashboard's latent view."""
+    del method  # PCA is the only method today; the parameter keeps room for others
+    found = projection.project(session, services.lookup.detectors, ref, n=n, alpha=alpha)
+    arrays = {name: getattr(found, name).tolist() for name in ("x", "y", "scores", "is_anomaly")}
+    return ProjectionRead(**(vars(found) | arrays))
 
 
 @router.delete(

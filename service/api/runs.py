@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.api.bodies import json_body, request_body
 from service.api.deps import TRAIN, Services, SessionDep, get_services
-from service.api.schemas.common import Limit, Offset, RunId
+from service.api.events import EVENT_STREAM, HEADERS, event_stream
+from service.api.schemas.common import MAX_ID, Limit, Offset, RunId
 from service.api.schemas.runs import (
     EpochPage,
     EpochRead,
@@ -84,6 +89,34 @@ def list_epochs(run_id: RunId, session: Session = SessionDep) -> EpochPage:
     """The epochs recorded so far; grows while the run trains."""
     epochs = domain.list_epochs(session, run_id)
     return EpochPage(items=[EpochRead.model_validate(e) for e in epochs])
+
+
+STREAM_RESPONSE: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "`epoch` events (`id:` = the epoch), then one `end` event; see docs/api.md",
+        "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("/{run_id}/epochs/stream", response_class=StreamingResponse, responses=STREAM_RESPONSE)
+async def stream_epochs(
+    run_id: RunId,
+    last_event_id: int | None = Header(default=None, ge=0, le=MAX_ID),
+    session: Session = SessionDep,
+    services: Services = Depends(get_services),
+) -> StreamingResponse:
+    """Server-Sent Events: each epoch as it is recorded (after `Last-Event-ID`), then `end`."""
+    watcher = await run_in_threadpool(
+        domain.watch_epochs,
+        session,
+        services.feed,
+        run_id,
+        after=last_event_id or 0,
+        loop=asyncio.get_running_loop(),
+    )
+    stream = event_stream(watcher, services.feed)
+    return StreamingResponse(stream, media_type=EVENT_STREAM, headers=HEADERS)
 
 
 @router.delete("/{run_id}", status_code=204, response_class=Response)

@@ -18,6 +18,7 @@ from models.serialization import calibration_to_bytes
 from service.domain.arrays import FloatArray, check_width
 from service.domain.inference import engine_call
 from service.domain.lookup import DetectorCache
+from service.domain.projection import sample_of
 from service.domain.registry import calibration_metrics, resolve_ref
 from service.errors import BadRows
 from service.store import blobs
@@ -59,6 +60,7 @@ def recalibrate(
     calibration = engine_call(detector.calibrated_on, x)
     recalibrated = detector.with_calibration(calibration)
     blob = blobs.write_blob(session, [calibration_to_bytes(calibration)])
+    sample = blobs.write_blob(session, [sample_of(x)])
     new = store.add_version(
         session,
         store.get_or_add_model(session, model.name),
@@ -70,5 +72,6 @@ def recalibrate(
         calibration_blob_id=blob.id,
         calibration_source={**source, "rows": int(x.shape[0]), "from_version": version.version},
         layer_stats=version.layer_stats,  # the same weights
+        sample_blob_id=sample.id,
     )
     return Recalibrated(model.name, new, version.version, recalibrated)

@@ -69,10 +69,18 @@ def calibration_metrics(detector: Detector) -> dict[str, Any]:
 
 
 def register_version(
-    session: Session, name: str, *, run_id: int | None, detector: Detector, checkpoint: bytes
+    session: Session,
+    name: str,
+    *,
+    run_id: int | None,
+    detector: Detector,
+    checkpoint: bytes,
+    sample: bytes | None = None,
 ) -> ModelVersion:
-    """Store the checkpoint and register it as the next version of `name`."""
+    """Store the checkpoint (and the calibration rows' sample, `.npy`) and register them as the
+    next version of `name`."""
     blob = blobs.write_blob(session, [checkpoint])
+    sample_blob = None if sample is None else blobs.write_blob(session, [sample])
     model = store.get_or_add_model(session, name)
     return store.add_version(
         session,
@@ -88,6 +96,7 @@ def register_version(
             "excluded": detector.calibration_.excluded,
         },
         layer_stats=detector.layer_stats_,
+        sample_blob_id=None if sample_blob is None else sample_blob.id,
     )
 
 
@@ -179,7 +188,7 @@ def delete_version(session: Session, name: str, number: int) -> None:
             f"version {number} of {name!r} is the target of alias {pointing[0]!r}: move or "
             "delete the alias first"
         )
-    kept = (version.checkpoint_blob_id, version.calibration_blob_id)
+    kept = _blobs_of(version)
     store.delete_version(session, version)
     for blob_id in kept:
         blobs.delete_blob_if_unused(session, blob_id)
@@ -188,14 +197,14 @@ def delete_version(session: Session, name: str, number: int) -> None:
 def delete_model(session: Session, name: str) -> None:
     """Delete a model with every version and alias, and the blobs nothing else uses any more."""
     model = get_model(session, name)
-    kept = {
-        blob_id
-        for version in store.list_versions(session, model.id)
-        for blob_id in (version.checkpoint_blob_id, version.calibration_blob_id)
-    }
+    kept = {blob_id for v in store.list_versions(session, model.id) for blob_id in _blobs_of(v)}
     store.delete_model(session, model)
     for blob_id in kept:
         blobs.delete_blob_if_unused(session, blob_id)
+
+
+def _blobs_of(version: ModelVersion) -> tuple[int | None, ...]:
+    return (version.checkpoint_blob_id, version.calibration_blob_id, version.sample_blob_id)
 
 
 def load_checkpoint(session: Session, version: ModelVersion) -> bytes:
@@ -219,6 +228,13 @@ def layer_stats_of(session: Session, ref: str) -> list[dict[str, Any]] | None:
         return None
     keep = {"rows": stored["rows"], "source": stored["source"]}
     return [keep | layer for layer in stored["layers"]]
+
+
+def load_sample(session: Session, version: ModelVersion) -> bytes | None:
+    """The `.npy` sample of the version's calibration rows, if it was kept."""
+    if version.sample_blob_id is None:
+        return None
+    return blobs.read_blob(session, version.sample_blob_id)
 
 
 def layers_of(detector: Detector) -> list[LayerInfo]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from asyncio import AbstractEventLoop
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import DetectorConfig
 from service.domain.datasets import get_dataset
+from service.domain.feeds import EpochFeed, Watcher
 from service.domain.queue import JobQueue
 from service.errors import BadConfig, IdempotencyConflict, RunFinished, RunNotFinished, RunNotFound
 from service.store import blobs
@@ -174,6 +176,14 @@ def list_epochs(session: Session, run_id: int) -> list[RunEpoch]:
     """The epochs recorded so far."""
     get_run(session, run_id)
     return store.list_epochs(session, run_id)
+
+
+def watch_epochs(
+    session: Session, feed: EpochFeed, run_id: int, *, after: int, loop: AbstractEventLoop
+) -> Watcher:
+    """A watcher of the run's epochs after `after` (its Last-Event-ID), then its end."""
+    get_run(session, run_id)
+    return feed.watch(run_id, after=after, loop=loop)
 
 
 def cancel_run(session: Session, run_id: int) -> Run:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from models import Detector, DetectorConfig
 from models.selection import asha_promotes, average_precision, is_rung, knee, roc_auc
 from service.domain.datasets import get_dataset, load_dataset_array
+from service.domain.projection import calibration_rows, sample_of
 from service.domain.queue import JobQueue
 from service.domain.registry import register_version
 from service.domain.runs import RunLimits, resolve_config
@@ -310,8 +311,14 @@ def _finish(session: Session, sweep: Sweep, trials: list[Run]) -> None:
         return
     checkpoint = blobs.read_blob(session, best.checkpoint_blob_id)
     detector = Detector.from_bytes(checkpoint)
+    x, _ = load_dataset_array(session, sweep.dataset_id)
     version = register_version(
-        session, sweep.model_name, run_id=best.id, detector=detector, checkpoint=checkpoint
+        session,
+        sweep.model_name,
+        run_id=best.id,
+        detector=detector,
+        checkpoint=checkpoint,
+        sample=sample_of(calibration_rows(x, detector.config_)),  # as a run's own version
     )
     runs_store.finish_run(
         session, best.id, status=RunStatus.SUCCEEDED, model_version=version.version

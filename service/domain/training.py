@@ -16,6 +16,7 @@ from models import Detector, DetectorConfig, EpochCallback, InvalidInput, Traini
 from models.detector import LayerCallback
 from service.domain import sweeps
 from service.domain.datasets import load_dataset_array
+from service.domain.projection import calibration_rows, sample_of
 from service.domain.registry import detector_metrics, register_version
 from service.store import runs as store
 from service.store.tables import Run, RunStatus
@@ -117,7 +118,8 @@ def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
     if job.trial:
         _score_trial(unit, run_id, detector)
     else:
-        _register(unit, run_id, model_name=model_name, detector=detector)
+        sample = sample_of(calibration_rows(x, detector.config_))
+        _register(unit, run_id, model_name=model_name, detector=detector, sample=sample)
     return Outcome.SUCCEEDED
 
 
@@ -176,12 +178,19 @@ def _epoch_writer(job: _Job) -> EpochCallback:
     return on_epoch
 
 
-def _register(unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detector) -> None:
+def _register(
+    unit: UnitOfWork, run_id: int, *, model_name: str, detector: Detector, sample: bytes
+) -> None:
     metrics = detector_metrics(detector)
     checkpoint = detector.to_bytes()
     with unit() as session:
         version = register_version(
-            session, model_name, run_id=run_id, detector=detector, checkpoint=checkpoint
+            session,
+            model_name,
+            run_id=run_id,
+            detector=detector,
+            checkpoint=checkpoint,
+            sample=sample,
         )
         if detector.geometry_ is not None:
             store.record_geometry(session, run_id, detector.geometry_)

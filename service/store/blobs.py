@@ -75,6 +75,7 @@ def delete_blob_if_unused(session: Session, blob_id: int | None) -> None:
         ModelVersion.checkpoint_blob_id == blob_id,
         ModelVersion.calibration_blob_id == blob_id,
         Run.checkpoint_blob_id == blob_id,
+        ModelVersion.sample_blob_id == blob_id,
     ]
     users = sum(
         session.scalar(select(func.count()).where(condition)) or 0 for condition in references

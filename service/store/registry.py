@@ -44,6 +44,7 @@ def add_version(
     calibration_blob_id: int | None = None,
     calibration_source: dict[str, Any] | None = None,
     layer_stats: dict[str, Any] | None = None,
+    sample_blob_id: int | None = None,
 ) -> ModelVersion:
     """Register the next version of `model` (numbers are never reused, even after a delete)."""
     model.latest_version += 1
@@ -55,6 +56,7 @@ def add_version(
         calibration_source,
     )
     version.layer_stats = layer_stats
+    version.sample_blob_id = sample_blob_id
     generations.bump(session, generations.REGISTRY)
     return insert(session, version)
 

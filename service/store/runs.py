@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,29 @@ def list_epochs(session: Session, run_id: int) -> list[RunEpoch]:
     """The run's epochs in order."""
     query = select(RunEpoch).where(RunEpoch.run_id == run_id).order_by(RunEpoch.epoch)
     return list(session.scalars(query).all())
+
+
+def epochs_after(session: Session, cursors: dict[int, int]) -> list[RunEpoch]:
+    """The epochs of each run in `cursors` past its cursor, in order (one query for all)."""
+    if not cursors:
+        return []
+    wanted = [and_(RunEpoch.run_id == r, RunEpoch.epoch > c) for r, c in cursors.items()]
+    query = select(RunEpoch).where(or_(*wanted)).order_by(RunEpoch.run_id, RunEpoch.epoch)
+    return list(session.scalars(query).all())
+
+
+def states_of(session: Session, run_ids: list[int]) -> dict[int, tuple[RunStatus, int]]:
+    """Each run's status and attempt number (runs that do not exist are left out)."""
+    query = select(Run.id, Run.status, Run.attempts).where(Run.id.in_(run_ids))
+    return {int(i): (RunStatus(s), int(a)) for i, s, a in session.execute(query).all()}
+
+
+def best_losses(session: Session, run_ids: list[int]) -> dict[int, float]:
+    """The lowest validation loss (training loss where there is none) of each run so far."""
+    loss = func.min(func.coalesce(RunEpoch.val_loss, RunEpoch.train_loss))
+    query = select(RunEpoch.run_id, loss).where(RunEpoch.run_id.in_(run_ids))
+    rows = session.execute(query.group_by(RunEpoch.run_id)).all()
+    return {int(run_id): float(value) for run_id, value in rows if value is not None}
 
 
 def add_epoch(

@@ -181,6 +181,8 @@ class ModelVersion(Base):
     # A recalibrated version shares the weights (checkpoint) and has a calibration of its own.
     calibration_blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"), index=True)
     calibration_source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A seeded sample of the calibration rows (.npy, original units) for the latent view.
+    sample_blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"), index=True)
     n_features: Mapped[int] = mapped_column(Integer)
     columns: Mapped[list[str]] = mapped_column(JSON)
     code_size: Mapped[int] = mapped_column(Integer)
@@ -209,6 +211,17 @@ class ApiKey(Base):
     scope: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class Login(Base):
+    """A dashboard login: the sha256 of a random id held in the browser's cookie."""
+
+    __tablename__ = "logins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class IdempotencyKey(Base):

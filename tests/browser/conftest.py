@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Route
 
+from tests.faults.conftest import Server, rows, server_env, serving
+
 CHROMIUM = "/usr/bin/chromium"
+KEY = "k" * 43  # the live server's admin key
+CONFIG = {
+    "architecture": {"hidden_layers": [16], "code_size": 3, "dropout": 0.0},
+    "training": {"epochs": 12, "batch_size": 64, "validation_fraction": 0.1},
+    "calibration": {"fraction": 0.2, "alpha": 0.05},
+}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FLAGS = [
     "--no-sandbox",
@@ -73,3 +82,17 @@ def guard(page: Page) -> Guard:
     page.on("console", watching.console)
     page.on("pageerror", lambda error: watching.errors.append(str(error)))
     return watching
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One live keyed `hourglass serve` for the whole browser suite (starting one costs seconds
+    of the suite's 90), which trained the model `sensors` v1 with the embedded executor."""
+    logs = tmp_path_factory.mktemp("browser")
+    env = server_env(f"sqlite:///{logs / 'h.db'}", api_keys=f"admin:{KEY}")
+    with serving(env, logs, token=KEY) as live:
+        dataset = live.upload(rows(300, 6, seed=3))
+        run = live.post_run(dataset, "sensors", CONFIG)
+        done = live.wait_run(run["id"], lambda r: r["status"] not in ("queued", "running"), 120)
+        assert done["status"] == "succeeded", done
+        yield live

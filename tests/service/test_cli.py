@@ -43,7 +43,48 @@ def test_train_file_registers_a_version(cli_env: dict[str, str], tmp_path: Path)
     np.savetxt(path, x, delimiter=",", header="a,b,c,d", comments="")
     result = runner.invoke(app, ["train", str(path), "--epochs", "3"], env=cli_env)
     assert result.exit_code == 0, result.output
-    assert "epoch 3" in result.output and "succeeded: sensors v1" in result.output
+    assert "succeeded: sensors v1" in result.output and "3 epochs in" in result.output
+    assert "hourglass predict sensors@1 ROWS.csv --anomalies" in result.output
+
+
+def test_train_takes_a_run_config_file(cli_env: dict[str, str], tmp_path: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"], env=cli_env)
+    path = tmp_path / "rows.npy"
+    np.save(path, normal_rows(120, 4))
+    config = tmp_path / "run.json"
+    config.write_text(
+        '{"model_name": "configured", "architecture": {"hidden_layers": [8], "code_size": 2},'
+        ' "training": {"epochs": 2}, "calibration": {"alpha": 0.1}}'
+    )
+    result = runner.invoke(app, ["train", str(path), "--config", str(config)], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert "succeeded: configured v1" in result.output and "at alpha 0.1, 2 epochs" in result.output
+    lines = result.output.splitlines()
+    assert len(lines) < 10  # a bar and a summary, not a line per epoch
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "Expecting property name"),
+        ('{"dataset_id": 3}', "without dataset_id"),
+        (
+            '{"training": {"epochs": 0}}',
+            "training.epochs: Input should be greater than or equal to 1",
+        ),
+        ('{"training": {"nope": 1}}', "training.nope: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_config_file_is_one_line(
+    cli_env: dict[str, str], tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "rows.npy"
+    np.save(path, normal_rows(20, 4))
+    config = tmp_path / "run.json"
+    config.write_text(text)
+    result = runner.invoke(app, ["train", str(path), "--config", str(config)], env=cli_env)
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_serve_refuses_a_public_bind_without_keys(tmp_path: Path) -> None:

@@ -125,3 +125,21 @@ class CalibrationRead(BaseModel):
     alpha: float
     threshold: float | None
     n_calibration: int
+
+
+class ProjectionRead(BaseModel):
+    """The latent view's data: one point per sampled calibration row."""
+
+    model: str
+    version: int
+    method: str = Field(description="`pca`, or `code` when the code has at most 2 units.")
+    explained_variance: list[float] = Field(
+        description="The share of the codes' variance on each axis (PCA; empty for `code`)."
+    )
+    x: list[float]
+    y: list[float]
+    scores: list[float] = Field(description="Each row's anomaly score.")
+    is_anomaly: list[bool] = Field(description="Flagged at `alpha` (by `rule`).")
+    alpha: float
+    rule: str
+    threshold: float | None = Field(description="Scores above it are flagged; null: none can be.")

@@ -44,7 +44,8 @@ def test_everything_made_can_be_deleted_and_the_blobs_go_with_it(
     dataset, run = train_model(client, "doomed")
     recalibrated = client.post("/v1/models/doomed/calibrate", json={"dataset_id": dataset["id"]})
     assert recalibrated.status_code == 201
-    assert _blobs(database_url) == before + 3  # the dataset, the weights, a calibration
+    # the dataset, the weights, a calibration, and each version's sample of calibration rows
+    assert _blobs(database_url) == before + 5
     is_problem(client.delete(f"/v1/datasets/{dataset['id']}"), 409)  # a run uses it
     assert client.delete(f"/v1/runs/{run['id']}").status_code == 204
     is_problem(client.get(f"/v1/runs/{run['id']}"), 404)
