@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.bodies import json_body, request_body
 from service.api.deps import INFER, Services, SessionDep, get_services
+from service.api.schemas.common import ModelName, ModelRef
 from service.api.schemas.hidden import (
     AttributionRequest,
     AttributionResponse,
@@ -27,7 +28,9 @@ from service.domain.lookup import Target
 router = APIRouter(prefix="/v1/models", tags=["hidden layers"], dependencies=[INFER])
 Layer = Annotated[int, Path(ge=0, le=64, description="Hidden layer index (see /layers).")]
 Unit = Annotated[int, Path(ge=0, le=65_535, description="Unit of that layer.")]
-VersionNumber = Annotated[int, Query(ge=1, le=2**31 - 1)]
+VersionQuery = Annotated[
+    int, Query(ge=1, le=2**31 - 1, description="A version number of the model.")
+]
 
 
 async def _target(services: Services, session: Session, ref: str) -> Target:
@@ -41,7 +44,7 @@ async def _target(services: Services, session: Session, ref: str) -> Target:
     openapi_extra=request_body(AttributionRequest),
 )
 async def attribute_rows(
-    ref: str,
+    ref: ModelRef,
     body: AttributionRequest = json_body(AttributionRequest),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
@@ -73,7 +76,7 @@ async def attribute_rows(
     "/{ref}/traverse", response_model=TraverseResponse, openapi_extra=request_body(TraverseRequest)
 )
 async def traverse_code(
-    ref: str,
+    ref: ModelRef,
     body: TraverseRequest = json_body(TraverseRequest),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
@@ -95,7 +98,7 @@ async def traverse_code(
 
 @router.get("/{ref}/layers/{layer}/units/{unit}/examples", response_model=UnitExamplesResponse)
 async def unit_examples(
-    ref: str,
+    ref: ModelRef,
     layer: Layer,
     unit: Unit,
     k: int = Query(default=10, ge=1, le=100, description="Rows at each end."),
@@ -130,9 +133,9 @@ async def unit_examples(
 
 @router.get("/{name}/compare", response_model=CompareResponse)
 async def compare_versions(
-    name: str,
-    a: VersionNumber,
-    b: VersionNumber,
+    name: ModelName,
+    a: VersionQuery,
+    b: VersionQuery,
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> CompareResponse:

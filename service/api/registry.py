@@ -112,10 +112,17 @@ def list_layers(
 
 @router.get("/{ref}/projection", response_model=ProjectionRead, dependencies=[INFER])
 def project_version(
-    ref: str,
-    method: Literal["pca"] = "pca",
-    n: int = Query(default=projection.SAMPLE_ROWS, ge=1, le=projection.SAMPLE_ROWS),
-    alpha: float | None = Query(default=None, gt=0, lt=1),
+    ref: ModelRef,
+    method: Literal["pca"] = Query(default="pca", description="How codes are put on a plane."),
+    n: int = Query(
+        default=projection.SAMPLE_ROWS,
+        ge=1,
+        le=projection.SAMPLE_ROWS,
+        description="Rows of the version's calibration sample to project.",
+    ),
+    alpha: float | None = Query(
+        default=None, gt=0, lt=1, description="Flag at this alpha (default: the version's rule)."
+    ),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> ProjectionRead:

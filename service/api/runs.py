@@ -102,7 +102,12 @@ STREAM_RESPONSE: dict[int | str, dict[str, object]] = {
 @router.get("/{run_id}/epochs/stream", response_class=StreamingResponse, responses=STREAM_RESPONSE)
 async def stream_epochs(
     run_id: RunId,
-    last_event_id: int | None = Header(default=None, ge=0, le=MAX_ID),
+    last_event_id: int | None = Header(
+        default=None,
+        ge=0,
+        le=MAX_ID,
+        description="Resume after this epoch (an EventSource sends it when it reconnects).",
+    ),
     session: Session = SessionDep,
     services: Services = Depends(get_services),
 ) -> StreamingResponse:
