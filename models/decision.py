@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,12 @@ import numpy as np
 from models.calibration import Calibration
 from models.errors import InvalidInput
 
-RULES = ("alpha", "contamination")
+
+class Rule(StrEnum):
+    """Which rule flagged a batch's rows."""
+
+    ALPHA = "alpha"  # p-value <= alpha
+    CONTAMINATION = "contamination"  # score over the training rows' contamination quantile
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class Assessment:
     scores: np.ndarray
     p_values: np.ndarray
     is_anomaly: np.ndarray
-    rule: str
+    rule: Rule
     alpha: float  # the alpha of the p-values (also reported under the contamination rule)
     threshold: float  # rows scoring above it are flagged; +inf when nothing can be
     explanations: list[list[dict[str, Any]]] | None = None
@@ -60,7 +66,7 @@ def decide(
     if alpha is None and contamination_threshold is not None:
         flags = scores > contamination_threshold
         return Assessment(
-            scores, p_values, flags, "contamination", default_alpha, contamination_threshold
+            scores, p_values, flags, Rule.CONTAMINATION, default_alpha, contamination_threshold
         )
     level = check_alpha(default_alpha if alpha is None else alpha)
     threshold = calibration.threshold(level)
@@ -68,7 +74,7 @@ def decide(
         scores,
         p_values,
         p_values <= level,
-        "alpha",
+        Rule.ALPHA,
         level,
         threshold,
         warnings=unreachable_alpha(calibration.n, level) if math.isinf(threshold) else [],

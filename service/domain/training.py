@@ -39,9 +39,10 @@ class Outcome(StrEnum):
 
 @dataclass
 class _Stop:
-    """Why the epoch callback asked the trainer to stop, if it did."""
+    """How the attempt ends if the epoch callback asked the trainer to stop: CANCELLED,
+    INTERRUPTED (handed back), or SKIPPED (the run was declared lost and is retried elsewhere)."""
 
-    reason: str | None = None
+    reason: Outcome | None = None
 
 
 def train_run(
@@ -109,10 +110,10 @@ def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
 
 def _stopped(job: _Job) -> Outcome:
     """End an attempt the callback stopped: cancelled, handed back, or no longer ours."""
-    if job.stop.reason == "lost":
+    if job.stop.reason == Outcome.SKIPPED:
         logger.warning("run taken over elsewhere", extra={"run_id": job.run_id, "action": "drop"})
         return Outcome.SKIPPED
-    if job.stop.reason == "interrupted":
+    if job.stop.reason == Outcome.INTERRUPTED:
         with job.unit() as session:
             store.requeue_run(session, job.run_id, error="worker shut down; handed back")
         logger.info("run handed back", extra={"run_id": job.run_id, "action": "requeue"})
@@ -134,7 +135,9 @@ def _epoch_writer(job: _Job) -> EpochCallback:
             job.observer(epoch, train_loss, val_loss, seconds)
         with job.unit() as session:
             if not store.is_running_on(session, job.run_id, worker=job.worker):
-                job.stop.reason = "lost"  # declared lost and retried elsewhere: never two live
+                job.stop.reason = (
+                    Outcome.SKIPPED
+                )  # declared lost, retried elsewhere: never two live
                 return True
             cancel = store.add_epoch(
                 session,
@@ -145,9 +148,9 @@ def _epoch_writer(job: _Job) -> EpochCallback:
                 seconds=float(seconds),
             )
         if cancel:
-            job.stop.reason = "cancelled"
+            job.stop.reason = Outcome.CANCELLED
         elif job.interrupted():
-            job.stop.reason = "interrupted"
+            job.stop.reason = Outcome.INTERRUPTED
         return job.stop.reason is not None
 
     return on_epoch

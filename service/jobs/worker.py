@@ -13,7 +13,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import threading
 from functools import partial
 from multiprocessing.process import BaseProcess
 
@@ -29,6 +28,7 @@ from service.domain.training import Outcome, UnitOfWork, recover_stalled_run
 from service.jobs.spec import TrainerSpec
 from service.jobs.training import train_here, worker_name
 from service.logs import configure_logging
+from service.periodic import Periodic
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.jobs import (
     CUDA_QUEUE,
@@ -60,8 +60,9 @@ class ProcrastinateQueue:
         self._processes = processes
         self._children: list[BaseProcess] = []
         self._context = multiprocessing.get_context("spawn")
-        self._stopping = threading.Event()
-        self._watchdog: threading.Thread | None = None
+        self._watchdog = Periodic(
+            self._replace_dead, seconds=WATCH_SECONDS, name="hourglass-worker-watchdog"
+        )
         self.restarts = 0
 
     def enqueue(self, session: Session, run_id: int, *, needs_cuda: bool = False) -> None:
@@ -73,16 +74,11 @@ class ProcrastinateQueue:
         """Start the server's own worker processes, if any, and the thread that watches them."""
         self._children = [self._spawn(i) for i in range(self._processes)]
         if self._processes:
-            self._watchdog = threading.Thread(
-                target=self._watch, name="hourglass-worker-watchdog", daemon=True
-            )
             self._watchdog.start()
 
     def stop(self) -> None:
         """SIGTERM the worker processes: each hands its run back to the queue and exits."""
-        self._stopping.set()
-        if self._watchdog is not None:
-            self._watchdog.join(timeout=5)
+        self._watchdog.stop()
         for child in self._children:
             child.terminate()
         for child in self._children:
@@ -96,7 +92,7 @@ class ProcrastinateQueue:
         return [
             f"training worker process {child.pid} exited with code {child.exitcode}"
             for child in self._children
-            if not child.is_alive() and not self._stopping.is_set()
+            if not child.is_alive() and not self._watchdog.stopping
         ]
 
     def _spawn(self, index: int) -> BaseProcess:
@@ -106,17 +102,16 @@ class ProcrastinateQueue:
         child.start()
         return child
 
-    def _watch(self) -> None:
-        while not self._stopping.wait(WATCH_SECONDS):
-            for i, child in enumerate(self._children):
-                if child.is_alive() or self._stopping.is_set():
-                    continue
-                logger.error(
-                    "training worker process died; starting another",
-                    extra={"action": "restart", "pid": child.pid, "exitcode": child.exitcode},
-                )
-                self._children[i] = self._spawn(i)
-                self.restarts += 1
+    def _replace_dead(self) -> None:
+        for i, child in enumerate(self._children):
+            if child.is_alive() or self._watchdog.stopping:
+                continue
+            logger.error(
+                "training worker process died; starting another",
+                extra={"action": "restart", "pid": child.pid, "exitcode": child.exitcode},
+            )
+            self._children[i] = self._spawn(i)
+            self.restarts += 1
 
 
 def build_app(spec: TrainerSpec, unit: UnitOfWork) -> procrastinate.App:
