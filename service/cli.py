@@ -174,7 +174,7 @@ def train(
             )
 
         unit = partial(transaction, factory)
-        outcome = train_here(unit, run_id, device=settings.device, observer=show)
+        outcome = train_here(unit, run_id, device=settings.device.value, observer=show)
     with transaction(factory) as session:
         done = runs.get_run(session, run_id)
         _echo(f"run {run_id} {outcome}: {done.model_name} v{done.model_version} {done.error or ''}")
