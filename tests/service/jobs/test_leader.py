@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 
 from service.jobs.leader import RETRY_SECONDS, LeaderQueue, lock_path
@@ -30,53 +32,50 @@ class Recorder:
         return ["inner trouble"]
 
 
-def _wait_until_leading(queue: LeaderQueue) -> None:
-    deadline = time.monotonic() + 10 * RETRY_SECONDS
-    while not queue.is_leader:
-        assert time.monotonic() < deadline, "the follower never took over"
-        time.sleep(0.02)
-
-
-def test_one_process_leads_and_another_takes_over_when_it_stops(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.lock"
-    first_inner, second_inner = Recorder(), Recorder()
-    first, second = LeaderQueue(first_inner, path), LeaderQueue(second_inner, path)
-    first.start()
-    second.start()
-    try:
-        assert first.is_leader and first_inner.started == 1
-        assert not second.is_leader and second_inner.started == 0
-        assert first.health() == ["inner trouble"] and second.health() == []
-        first.stop()
-        assert first_inner.stopped == 1 and not first.is_leader
-        _wait_until_leading(second)
-        assert second_inner.started == 1
-    finally:
-        second.stop()
-    assert second_inner.stopped == 1
-
-
-def test_every_process_enqueues_leader_or_not(tmp_path: Path) -> None:
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[LeaderQueue, Recorder, LeaderQueue, Recorder]]:
+    """Two processes' queues on one lock, started in turn: the first leads, the second follows."""
     path = tmp_path / "jobs.lock"
     leader_inner, follower_inner = Recorder(), Recorder()
     leader, follower = LeaderQueue(leader_inner, path), LeaderQueue(follower_inner, path)
     leader.start()
     follower.start()
-    try:
-        follower.enqueue(None, 7)  # type: ignore[arg-type]
-        leader.enqueue(None, 8)  # type: ignore[arg-type]
-    finally:
-        follower.stop()
-        leader.stop()
+    yield leader, leader_inner, follower, follower_inner
+    follower.stop()
+    leader.stop()
+
+
+def test_one_process_leads_and_another_takes_over_when_it_stops(
+    pair: tuple[LeaderQueue, Recorder, LeaderQueue, Recorder],
+) -> None:
+    leader, leader_inner, follower, follower_inner = pair
+    assert leader.is_leader and leader_inner.started == 1
+    assert not follower.is_leader and follower_inner.started == 0
+    assert leader.health() == ["inner trouble"] and follower.health() == []
+    leader.stop()
+    assert leader_inner.stopped == 1 and not leader.is_leader
+    deadline = time.monotonic() + 10 * RETRY_SECONDS
+    while not follower.is_leader:
+        assert time.monotonic() < deadline, "the follower never took over"
+        time.sleep(0.02)
+    assert follower_inner.started == 1
+    follower.stop()
+    assert follower_inner.stopped == 1
+
+
+def test_every_process_enqueues_leader_or_not(
+    pair: tuple[LeaderQueue, Recorder, LeaderQueue, Recorder],
+) -> None:
+    leader, leader_inner, follower, follower_inner = pair
+    follower.enqueue(None, 7)  # type: ignore[arg-type]
+    leader.enqueue(None, 8)  # type: ignore[arg-type]
     assert follower_inner.enqueued == [7] and leader_inner.enqueued == [8]
 
 
-def test_a_stopped_follower_never_leads(tmp_path: Path) -> None:
-    path = tmp_path / "jobs.lock"
-    leader, follower_inner = LeaderQueue(Recorder(), path), Recorder()
-    follower = LeaderQueue(follower_inner, path)
-    leader.start()
-    follower.start()
+def test_a_stopped_follower_never_leads(
+    pair: tuple[LeaderQueue, Recorder, LeaderQueue, Recorder],
+) -> None:
+    leader, _, follower, follower_inner = pair
     follower.stop()
     leader.stop()
     time.sleep(3 * RETRY_SECONDS)
