@@ -53,7 +53,8 @@ def _never_hide_column_0(t: Tensors, _doc: dict[str, Any]) -> None:
 
 
 def _drop_a_member_weight(t: Tensors, _doc: dict[str, Any]) -> None:
-    del t[next(k for k in t if k.startswith("members.0."))]
+    # a weight: a missing `num_batches_tracked` is one that torch fills in by itself
+    del t[min(k for k in t if k.startswith("members.0.") and k.endswith(".weight"))]
 
 
 def _drop_the_fit_record(_t: Tensors, doc: dict[str, Any]) -> None:
