@@ -71,13 +71,8 @@ def build_config(overrides: list[str], seed: int) -> DetectorConfig:
 
 def measure(data: Dataset, detector: str, fit: Fit, seed: int | None) -> Record:
     """ROC-AUC and average precision of one fit's scores against the labels."""
-    return Record(
-        family=data.family,
-        dataset=data.name,
-        n=int(data.x.shape[0]),
-        n_original=data.n_original,
-        d=int(data.x.shape[1]),
-        anomalies=float(data.y.mean()),
+    return Record.on(
+        data,
         detector=detector,
         seed=seed,
         auc=float(roc_auc_score(data.y, fit.scores)),

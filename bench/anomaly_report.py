@@ -40,10 +40,8 @@ class Record:
     info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def calibration(
-        cls, data: Dataset, *, seed: int, flagged_01: float, flagged_05: float
-    ) -> Record:
-        """The calibration check's shares of held-out inliers flagged at alpha 0.01 and 0.05."""
+    def on(cls, data: Dataset, *, detector: str, seed: int | None, **measured: Any) -> Record:
+        """A record of `detector` on the set `data` (its size and share of anomalies filled in)."""
         return cls(
             family=data.family,
             dataset=data.name,
@@ -51,10 +49,18 @@ class Record:
             n_original=data.n_original,
             d=int(data.x.shape[1]),
             anomalies=float(data.y.mean()),
-            detector=CALIBRATION,
+            detector=detector,
             seed=seed,
-            flagged_01=flagged_01,
-            flagged_05=flagged_05,
+            **measured,
+        )
+
+    @classmethod
+    def calibration(
+        cls, data: Dataset, *, seed: int, flagged_01: float, flagged_05: float
+    ) -> Record:
+        """The calibration check's shares of held-out inliers flagged at alpha 0.01 and 0.05."""
+        return cls.on(
+            data, detector=CALIBRATION, seed=seed, flagged_01=flagged_01, flagged_05=flagged_05
         )
 
     def to_dict(self) -> dict[str, Any]:

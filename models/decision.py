@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,12 @@ import numpy as np
 from models.calibration import Calibration, smallest_alpha
 from models.errors import InvalidInput
 
-RULES = ("alpha", "contamination")
+
+class Rule(StrEnum):
+    """Which rule flagged a batch's rows."""
+
+    ALPHA = "alpha"  # p-value <= alpha
+    CONTAMINATION = "contamination"  # score over the training rows' contamination quantile
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class Assessment:
     scores: np.ndarray
     p_values: np.ndarray
     is_anomaly: np.ndarray
-    rule: str
+    rule: Rule
     alpha: float  # the alpha of the p-values (also reported under the contamination rule)
     threshold: float  # rows scoring above it are flagged; +inf when nothing can be
     explanations: list[list[dict[str, Any]]] | None = None
@@ -57,15 +63,12 @@ def decide(
     p_values = calibration.p_values(scores)
     level = check_alpha(default_alpha if alpha is None else alpha)
     threshold = calibration.threshold(level)
-    warnings = unreachable_alpha(calibration.n, level) if threshold == math.inf else []
+    warnings = unreachable_alpha(calibration.n, level) if math.isinf(threshold) else []
     if alpha is None and contamination_threshold is not None:
-        flags, rule, threshold = (
-            scores > contamination_threshold,
-            "contamination",
-            contamination_threshold,
-        )
+        flags, rule = scores > contamination_threshold, Rule.CONTAMINATION
+        threshold = contamination_threshold
     else:
-        flags, rule = p_values <= level, "alpha"
+        flags, rule = p_values <= level, Rule.ALPHA
     return Assessment(scores, p_values, flags, rule, level, threshold, warnings=warnings)
 
 

@@ -193,7 +193,7 @@ def train(
             bar.update(epoch, train_loss, val_loss)
 
         unit = partial(transaction, factory)
-        outcome = train_here(unit, run_id, device=settings.device, observer=show)
+        outcome = train_here(unit, run_id, device=settings.device.value, observer=show)
     with transaction(factory) as session:
         done = runs.get_run(session, run_id)
         _echo(

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.choices import Device
+
 
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost."""
@@ -33,7 +35,7 @@ class Settings(BaseSettings):
     max_body_mb: float = Field(default=100.0, gt=0)
     max_rows: int = Field(default=100_000, ge=1)
     max_parameters: int = Field(default=20_000_000, ge=1)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Device = Device.auto  # the engine's choices: auto, cpu, cuda
     embedded_workers: int = Field(default=1, ge=0)
     torch_threads: int | None = Field(default=None, ge=1)
     inference_threads: int = Field(default=1, ge=1)

@@ -61,28 +61,16 @@ def answer(
     if path.startswith(V2_PREFIX):
         body = orjson.dumps({"error": _clip(detail, MAX_DETAIL)})
         return Response(body, status, headers=headers, media_type="application/json")
-    return problem(status, title, detail, errors_=errors_, headers=headers)
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    *,
-    errors_: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """Render a problem document."""
     slug = re.sub(r"(?<!^)(?=[A-Z])", "-", title).lower()
-    body: dict[str, Any] = {
+    document: dict[str, Any] = {
         "type": f"urn:hourglass:problem:{slug}",
         "title": title,
         "status": status,
         "detail": _clip(detail, MAX_DETAIL),
     }
     if errors_ is not None:
-        body["errors"] = [_item(e) for e in errors_[:MAX_ITEMS]]
-    return Response(orjson.dumps(body), status, headers=headers, media_type=MEDIA_TYPE)
+        document["errors"] = [_item(e) for e in errors_[:MAX_ITEMS]]
+    return Response(orjson.dumps(document), status, headers=headers, media_type=MEDIA_TYPE)
 
 
 def _clip(text: str, limit: int) -> str:

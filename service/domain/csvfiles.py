@@ -13,7 +13,7 @@ import io
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, get_args
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +22,8 @@ import pyarrow.csv as pa_csv
 from service.domain.arrays import FloatArray
 from service.errors import BadRows, shown
 
-DELIMITERS = (",", ";", "\t")
+Delimiter = Literal[",", ";", "\t"]
+DELIMITERS: tuple[Delimiter, ...] = get_args(Delimiter)
 HeaderMode = Literal["auto", "true", "false"]
 MAX_NAME = 200
 MIN_BLOCK = 1 << 22  # Arrow's block: at least 4 MiB, and room for 32 rows as long as the header

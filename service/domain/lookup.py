@@ -22,6 +22,7 @@ from models import CheckpointError, Detector
 from models.serialization import calibration_from_bytes
 from service.domain.registry import load_calibration, load_checkpoint, resolve_ref
 from service.errors import ServiceError
+from service.periodic import Periodic
 from service.store import generations
 from service.store.db import SessionFactory, transaction
 from service.store.tables import ModelVersion
@@ -150,8 +151,7 @@ class GenerationWatch:
         self._engine = engine
         self._clears = clears
         self._seen: dict[str, int] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Periodic(self._poll, seconds=POLL_SECONDS, name="hourglass-generations")
 
     def attach(self, factory: SessionFactory) -> None:
         """Clear at the commit of every session of `factory` that changed a counter."""
@@ -162,22 +162,18 @@ class GenerationWatch:
             self._clears[name]()
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._poll, name="hourglass-generations", daemon=True
-        )
-        self._thread.start()
+        """Poll the counters every POLL_SECONDS (other processes' changes)."""
+        self._poller.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Stop polling."""
+        self._poller.stop()
 
     def _poll(self) -> None:
-        while not self._stopping.wait(POLL_SECONDS):
-            try:
-                self.check()
-            except Exception as exc:  # the database is away: keep what is cached, retry
-                logger.debug("generation poll failed: %s", exc, extra={"action": "poll"})
+        try:
+            self.check()
+        except Exception as exc:  # the database is away: keep what is cached, retry
+            logger.debug("generation poll failed: %s", exc, extra={"action": "poll"})
 
     def check(self) -> None:
         """Read the counters once; clear what moved since the last read."""

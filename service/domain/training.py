@@ -41,13 +41,16 @@ class Outcome(StrEnum):
     CANCELLED = RunStatus.CANCELLED.value
     SKIPPED = "skipped"  # not claimed, or taken over elsewhere
     INTERRUPTED = "interrupted"  # handed back to the queue (the worker is shutting down)
+    PRUNED = "pruned"  # a sweep's trial that ASHA stopped: the run ends cancelled
 
 
 @dataclass
 class _Stop:
-    """Why the epoch callback asked the trainer to stop, if it did."""
+    """How the attempt ends if the epoch callback asked the trainer to stop: CANCELLED,
+    INTERRUPTED (handed back), SKIPPED (the run was declared lost and is retried elsewhere) or
+    PRUNED (a sweep's trial that ASHA stopped)."""
 
-    reason: str | None = None
+    reason: Outcome | None = None
 
 
 def train_run(
@@ -125,13 +128,13 @@ def _train_claimed(job: _Job, *, device: str, fit: FitFunction) -> Outcome:
 
 def _stopped(job: _Job) -> Outcome:
     """End an attempt the callback stopped: cancelled, handed back, or no longer ours."""
-    if job.stop.reason == "lost":
+    if job.stop.reason == Outcome.SKIPPED:
         logger.warning("run taken over elsewhere", extra={"run_id": job.run_id, "action": "drop"})
         return Outcome.SKIPPED
-    if job.stop.reason == "pruned":
+    if job.stop.reason == Outcome.PRUNED:
         _finish(job.unit, job.run_id, status=RunStatus.CANCELLED, error="pruned by ASHA")
         return Outcome.CANCELLED
-    if job.stop.reason == "interrupted":
+    if job.stop.reason == Outcome.INTERRUPTED:
         with job.unit() as session:
             store.requeue_run(session, job.run_id, error="worker shut down; handed back")
         logger.info("run handed back", extra={"run_id": job.run_id, "action": "requeue"})
@@ -153,7 +156,9 @@ def _epoch_writer(job: _Job) -> EpochCallback:
             job.observer(epoch, train_loss, val_loss, seconds)
         with job.unit() as session:
             if not store.is_running_on(session, job.run_id, worker=job.worker):
-                job.stop.reason = "lost"  # declared lost and retried elsewhere: never two live
+                job.stop.reason = (
+                    Outcome.SKIPPED
+                )  # declared lost, retried elsewhere: never two live
                 return True
             cancel = store.add_epoch(
                 session,
@@ -168,11 +173,11 @@ def _epoch_writer(job: _Job) -> EpochCallback:
             if not cancel and job.trial:
                 run = store.get_run(session, job.run_id)
                 if run is not None and sweeps.pruned(session, run, epoch, val_loss):
-                    job.stop.reason = "pruned"
+                    job.stop.reason = Outcome.PRUNED
         if cancel:
-            job.stop.reason = "cancelled"
+            job.stop.reason = Outcome.CANCELLED
         elif job.stop.reason is None and job.interrupted():
-            job.stop.reason = "interrupted"
+            job.stop.reason = Outcome.INTERRUPTED
         return job.stop.reason is not None
 
     return on_epoch

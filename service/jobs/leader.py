@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from service.domain.queue import JobQueue
+from service.periodic import Periodic
 
 logger = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
@@ -39,8 +40,7 @@ class LeaderQueue:
         self.inner = inner
         self._path = path
         self._fd: int | None = None
-        self._stopping = threading.Event()
-        self._waiter: threading.Thread | None = None
+        self._waiter = Periodic(self._try_lead, seconds=RETRY_SECONDS, name="hourglass-leader")
         self._lock = threading.Lock()
 
     @property
@@ -60,14 +60,11 @@ class LeaderQueue:
         if self._try_lead():
             return
         logger.info("another process runs the jobs; waiting to take over", extra={"action": "lead"})
-        self._waiter = threading.Thread(target=self._wait, name="hourglass-leader", daemon=True)
-        self._waiter.start()
+        self._waiter.start()  # tries again every RETRY_SECONDS until it leads
 
     def stop(self) -> None:
         """Stop waiting; the leader stops the inner queue and lets the lock go."""
-        self._stopping.set()
-        if self._waiter is not None:
-            self._waiter.join(timeout=5)
+        self._waiter.stop()
         with self._lock:
             if self._fd is None:
                 return
@@ -79,14 +76,9 @@ class LeaderQueue:
         """The inner queue's problems while leading; a follower has none of its own."""
         return self.inner.health() if self.is_leader else []
 
-    def _wait(self) -> None:
-        while not self._stopping.wait(RETRY_SECONDS):
-            if self._try_lead():
-                return
-
     def _try_lead(self) -> bool:
         with self._lock:
-            if self._stopping.is_set():
+            if self._waiter.stopping:
                 return False
             fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             try:

@@ -38,7 +38,7 @@ class TrainerSpec:
         share = settings.embedded_workers if serving else concurrency
         values: dict[str, Any] = {
             "database_url": settings.database_url,
-            "device": settings.device,
+            "device": settings.device.value,
             "concurrency": concurrency,
             "torch_threads": settings.training_threads(share=share, serving=serving),
             "max_attempts": settings.max_attempts,

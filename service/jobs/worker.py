@@ -13,7 +13,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import threading
 import time
 from functools import partial
 from multiprocessing.process import BaseProcess
@@ -31,6 +30,7 @@ from service.domain.training import Outcome, UnitOfWork, recover_stalled_run
 from service.jobs.spec import TrainerSpec
 from service.jobs.training import train_here, worker_name
 from service.logs import configure_logging
+from service.periodic import Periodic
 from service.store.db import make_engine, make_session_factory, transaction
 from service.store.jobs import (
     CUDA_QUEUE,
@@ -68,8 +68,9 @@ class ProcrastinateQueue:
         self._processes = processes
         self._children: list[BaseProcess] = []
         self._context = multiprocessing.get_context("spawn")
-        self._stopping = threading.Event()
-        self._watchdog: threading.Thread | None = None
+        self._watchdog = Periodic(
+            self._replace_dead, seconds=WATCH_SECONDS, name="hourglass-worker-watchdog"
+        )
         self._replaced: dict[int, tuple[float, int | None]] = {}  # index: (when, exit code)
         self.restarts = 0
 
@@ -86,16 +87,11 @@ class ProcrastinateQueue:
         """Start the server's own worker processes, if any, and the thread that watches them."""
         self._children = [self._spawn(i) for i in range(self._processes)]
         if self._processes:
-            self._watchdog = threading.Thread(
-                target=self._watch, name="hourglass-worker-watchdog", daemon=True
-            )
             self._watchdog.start()
 
     def stop(self) -> None:
         """SIGTERM the worker processes: each hands its run back to the queue and exits."""
-        self._stopping.set()
-        if self._watchdog is not None:
-            self._watchdog.join(timeout=5)
+        self._watchdog.stop()
         for child in self._children:
             child.terminate()
         for child in self._children:
@@ -106,7 +102,7 @@ class ProcrastinateQueue:
 
     def health(self) -> list[str]:
         """The server's own worker processes that are dead, or replace one and are new."""
-        if self._stopping.is_set():
+        if self._watchdog.stopping:
             return []
         problems = []
         now = time.monotonic()
@@ -128,18 +124,17 @@ class ProcrastinateQueue:
         child.start()
         return child
 
-    def _watch(self) -> None:
-        while not self._stopping.wait(WATCH_SECONDS):
-            for i, child in enumerate(self._children):
-                if child.is_alive() or self._stopping.is_set():
-                    continue
-                logger.error(
-                    "training worker process died; starting another",
-                    extra={"action": "restart", "pid": child.pid, "exitcode": child.exitcode},
-                )
-                self._replaced[i] = (time.monotonic(), child.exitcode)
-                self._children[i] = self._spawn(i)
-                self.restarts += 1
+    def _replace_dead(self) -> None:
+        for i, child in enumerate(self._children):
+            if child.is_alive() or self._watchdog.stopping:
+                continue
+            logger.error(
+                "training worker process died; starting another",
+                extra={"action": "restart", "pid": child.pid, "exitcode": child.exitcode},
+            )
+            self._replaced[i] = (time.monotonic(), child.exitcode)
+            self._children[i] = self._spawn(i)
+            self.restarts += 1
 
 
 def build_app(spec: TrainerSpec, unit: UnitOfWork) -> procrastinate.App:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from models import Detector, DetectorConfig
 from models.calibration import Calibration
@@ -88,3 +89,18 @@ def test_the_contamination_rule_also_says_its_alpha_is_out_of_reach() -> None:
     )
     assert found.rule == "contamination" and found.is_anomaly.tolist() == [True]
     assert found.threshold == 5.0 and "0.01754" in found.warnings[0]
+
+
+def test_assess_with_explanations_costs_the_forward_passes_of_one_score() -> None:
+    rows = low_rank_rows(600, seed=9)
+    det = Detector(small_config(epochs=2)).fit(rows)
+    passes: list[int] = []
+    for net in det.members_:
+        first = next(m for m in net.modules() if isinstance(m, torch.nn.Linear))
+        first.register_forward_hook(lambda *_: passes.append(1))
+    det.score(rows[:40])
+    one_score = len(passes)
+    assert one_score > 0
+    passes.clear()
+    det.assess(rows[:40], alpha=0.05, explain=3)
+    assert len(passes) == one_score

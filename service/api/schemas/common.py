@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
+from pydantic.config import JsonDict
 
 
 def _utc(value: datetime) -> str:
@@ -48,6 +49,12 @@ class Strict(BaseModel):
         if any(isinstance(item, bool) for item in items):
             raise ValueError("a boolean is not a valid value here")
         return value
+
+
+def request_config(*examples: JsonDict, **schema: Any) -> ConfigDict:
+    """A request schema's config: unknown fields are errors; `examples` (each valid) and any
+    other `schema` keywords go into its JSON schema."""
+    return ConfigDict(extra="forbid", json_schema_extra={**schema, "examples": list(examples)})
 
 
 class ProblemItem(BaseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import Strict, Timestamp
+from service.api.schemas.common import Strict, Timestamp, request_config
+from service.domain.csvfiles import Delimiter, HeaderMode
 
 
 class DatasetMeta(Strict):
@@ -23,13 +24,8 @@ class DatasetMeta(Strict):
 class DatasetCreate(DatasetMeta):
     """A dataset sent as JSON rows."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"name": "sensors", "columns": ["a", "b"], "rows": [[1.0, 2.0], [3.0, 4.5]]}
-            ]
-        },
+    model_config = request_config(
+        {"name": "sensors", "columns": ["a", "b"], "rows": [[1.0, 2.0], [3.0, 4.5]]}
     )
     rows: list[Annotated[list[float], Field(min_length=1)]] = Field(
         min_length=2, description="At least 2 equally long rows of finite numbers."
@@ -42,12 +38,12 @@ class UploadQuery(Strict):
     name: str | None = Field(
         default=None, min_length=1, max_length=200, description="A label of your choice."
     )
-    header: Literal["auto", "true", "false"] = Field(
+    header: HeaderMode = Field(
         default="auto",
         description="CSV: does the first row name the columns? auto: yes unless every cell of "
         "it is a number (then the columns are f0…fn).",
     )
-    delimiter: Literal[",", ";", "\t"] | None = Field(
+    delimiter: Delimiter | None = Field(
         default=None, description="CSV: the separator. Default: sniffed among , ; and tab."
     )
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
-from service.api.schemas.common import Strict
+from models.decision import Rule
+from service.api.schemas.common import Strict, request_config
 
 Rows = Annotated[list[Annotated[list[float], Field(min_length=1)]], Field(min_length=1)]
 Records = Annotated[list[Annotated[dict[str, float], Field(min_length=1)]], Field(min_length=1)]
@@ -54,20 +55,20 @@ class _Rows(BaseModel):
     )
 
 
-def _example(**options: float) -> JsonDict:
-    return {**ONE_OF_ROWS, "examples": [{"instances": [[0.5, 1.2, -0.3]], **options}]}
+def _example(**options: float) -> ConfigDict:
+    return request_config({"instances": [[0.5, 1.2, -0.3]], **options}, **ONE_OF_ROWS)
 
 
 class EmbedRequest(_Rows, EmbedOptions):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_example(layer=0))
+    model_config = _example(layer=0)
 
 
 class ReconstructRequest(_Rows, ReconstructOptions):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_example())
+    model_config = _example()
 
 
 class AnomaliesRequest(_Rows, AnomaliesOptions):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_example(alpha=0.01, explain=3))
+    model_config = _example(alpha=0.01, explain=3)
 
 
 class EmbedResponse(BaseModel):
@@ -92,7 +93,7 @@ class Explanation(BaseModel):
 class AnomaliesResponse(BaseModel):
     model: str
     version: int
-    rule: str = Field(description="Which rule flagged: alpha (p <= alpha) or contamination.")
+    rule: Rule = Field(description="Which rule flagged: alpha (p <= alpha) or contamination.")
     alpha: float
     threshold: float | None = Field(
         description="Rows scoring above it are flagged; null: none can be."

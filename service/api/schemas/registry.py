@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from service.api.schemas.common import MAX_ID, Id, Strict, Timestamp
+from service.api.schemas.common import MAX_ID, Id, Strict, Timestamp, request_config
 from service.api.schemas.inference import Rows
 
 
@@ -43,7 +43,7 @@ class ModelRead(BaseModel):
 
 
 class AliasUpdate(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 3}]})
+    model_config = request_config({"version": 3})
     version: int = Field(ge=1, le=MAX_ID, description="The version the alias points at.")
 
 
@@ -106,12 +106,10 @@ class CalibrateSource(Strict):
 class CalibrateRequest(CalibrateSource):
     """Normal rows to recalibrate on: a stored dataset, or rows in the model's column order."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "oneOf": [{"required": ["dataset_id"]}, {"required": ["instances"]}],
-            "examples": [{"dataset_id": 1}, {"instances": [[0.5, 1.2, -0.3], [0.4, 1.0, -0.1]]}],
-        },
+    model_config = request_config(
+        {"dataset_id": 1},
+        {"instances": [[0.5, 1.2, -0.3], [0.4, 1.0, -0.1]]},
+        oneOf=[{"required": ["dataset_id"]}, {"required": ["instances"]}],
     )
     instances: Rows | SkipJsonSchema[None] = Field(
         default=None, description="Normal rows in the model's column order."

@@ -20,7 +20,7 @@ from models import (
 )
 from models.config import MAX_DEPTH
 from models.knobs import Knob
-from service.api.schemas.common import Id, Strict, Timestamp
+from service.api.schemas.common import Id, Strict, Timestamp, request_config
 from service.store.tables import RunStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -136,19 +136,14 @@ class RunSections(_Section):
 class RunCreate(RunSections):
     """A training request. Omitted fields take the engine's defaults (echoed in `config`)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"dataset_id": 1, "model_name": "sensors"},
-                {
-                    "dataset_id": 1,
-                    "model_name": "sensors",
-                    "architecture": {"hidden_layers": [64, 32], "code_size": 8},
-                    "training": {"epochs": 30, "seed": 1},
-                    "calibration": {"alpha": 0.01},
-                },
-            ]
+    model_config = request_config(
+        {"dataset_id": 1, "model_name": "sensors"},
+        {
+            "dataset_id": 1,
+            "model_name": "sensors",
+            "architecture": {"hidden_layers": [64, 32], "code_size": 8},
+            "training": {"epochs": 30, "seed": 1},
+            "calibration": {"alpha": 0.01},
         },
     )
 

@@ -5,12 +5,15 @@ https://kserve.github.io/website/docs/concepts/architecture/data-plane/v2-protoc
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.json_schema import SkipJsonSchema
 
-OUTPUTS = ("embeddings", "reconstructions", "scores", "p_values", "is_anomaly")
+from service.api.schemas.common import request_config
+
+Output = Literal["embeddings", "reconstructions", "scores", "p_values", "is_anomaly"]
+OUTPUTS: tuple[Output, ...] = get_args(Output)
 Parameter = bool | int | float | str
 Datatype = Literal["FP32", "FP64"]
 NUMBERS: dict[str, JsonValue] = {"type": "array", "items": {"type": "number"}}
@@ -97,34 +100,22 @@ class InferInput(_Message):
 
 
 class RequestedOutput(_Message):
-    name: Literal["embeddings", "reconstructions", "scores", "p_values", "is_anomaly"] = Field(
-        description="An output tensor to return."
-    )
+    name: Output = Field(description="An output tensor to return.")
     parameters: dict[str, Parameter] | SkipJsonSchema[None] = Field(
         default=None, description="`binary_data`: true for raw bytes after the JSON header."
     )
 
 
 class InferRequest(_Message):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "r1",
-                    "inputs": [
-                        {
-                            "name": "input",
-                            "shape": [1, 3],
-                            "datatype": "FP32",
-                            "data": [0.5, 1.2, -0.3],
-                        }
-                    ],
-                    "outputs": [{"name": "scores"}, {"name": "is_anomaly"}],
-                    "parameters": {"alpha": 0.01},
-                }
-            ]
-        },
+    model_config = request_config(
+        {
+            "id": "r1",
+            "inputs": [
+                {"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [0.5, 1.2, -0.3]}
+            ],
+            "outputs": [{"name": "scores"}, {"name": "is_anomaly"}],
+            "parameters": {"alpha": 0.01},
+        }
     )
     id: str | SkipJsonSchema[None] = Field(
         default=None, max_length=200, description="Echoed in the answer."

@@ -90,3 +90,35 @@ def test_every_parameter_and_request_field_is_described() -> None:
                 for name, field in _fields(schemas, media["schema"], set()):
                     described = field.get("description") or "$ref" in field
                     assert described, f"{where}: body field {name}"
+
+
+def _config_fields() -> list[str]:
+    from service.api.schemas import runs
+
+    sections = {
+        "architecture": runs.ArchitectureIn,
+        "preprocessing": runs.PreprocessingIn,
+        "training": runs.TrainingIn,
+        "calibration": runs.CalibrationIn,
+    }
+    assert set(sections) == set(runs.RunCreate.model_fields) - {"dataset_id", "model_name"}
+    return [
+        f"{section}.{name}" for section, schema in sections.items() for name in schema.model_fields
+    ]
+
+
+@pytest.mark.parametrize("field", _config_fields())
+def test_every_run_config_field_is_in_the_api_reference(field: str) -> None:
+    name = field.rsplit(".", 1)[1]
+    written = f"`{field}`" in DOC or f"`{name}`" in DOC
+    assert written, f"docs/api.md does not document the run config field {field}"
+
+
+def test_every_choice_of_a_config_field_is_in_the_api_reference() -> None:
+    from enum import StrEnum
+
+    from models import choices
+
+    enums = [e for e in vars(choices).values() if isinstance(e, type) and issubclass(e, StrEnum)]
+    missing = [f"{e.__name__}.{v}" for e in enums for v in e if f"`{v}`" not in DOC]
+    assert not missing, f"docs/api.md does not list these choices: {missing}"
