@@ -19,6 +19,10 @@ from tests.faults.conftest import Cluster, Server, rows
 
 pytestmark = pytest.mark.postgres
 ROWS = {"instances": [[1.0, 2.0, 3.0]]}
+SWEEP = {"model_name": "frozen", "space": {"architecture.code_size": {"int": [1, 2]}}}
+ATTRIBUTE = {"instances": [[1.0, 2.0, 3.0]], "target": "score"}
+TRAVERSE = {"unit": 0, "values": [0.0, 1.0]}
+EXAMPLES = "/v1/models/nothing/layers/0/units/0/examples"
 V2 = {"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 3], "data": [1.0, 2.0, 3.0]}]}
 
 
@@ -41,6 +45,11 @@ def _routes(dataset: int) -> list[tuple[str, str, str, Any]]:
         ("POST", "/v1/runs", "/v1/runs", {"dataset_id": dataset, "model_name": "frozen"}),
         ("GET", "/v1/runs/{run_id}", "/v1/runs/1", None),
         ("GET", "/v1/runs/{run_id}/epochs", "/v1/runs/1/epochs", None),
+        ("GET", "/v1/runs/{run_id}/epochs/stream", "/v1/runs/1/epochs/stream", None),
+        ("GET", "/v1/sweeps", "/v1/sweeps", None),
+        ("POST", "/v1/sweeps", "/v1/sweeps", SWEEP | {"dataset_id": dataset}),
+        ("GET", "/v1/sweeps/{sweep_id}", "/v1/sweeps/1", None),
+        ("POST", "/v1/sweeps/{sweep_id}/cancel", "/v1/sweeps/999999/cancel", None),
         ("POST", "/v1/runs/{run_id}/cancel", "/v1/runs/999999/cancel", None),
         ("DELETE", "/v1/runs/{run_id}", "/v1/runs/999999", None),
         ("GET", "/v1/models", "/v1/models", None),
@@ -50,6 +59,11 @@ def _routes(dataset: int) -> list[tuple[str, str, str, Any]]:
         ("DELETE", f"{name}/aliases/{{alias}}", "/v1/models/nothing/aliases/prod", None),
         ("DELETE", f"{name}/versions/{{version}}", "/v1/models/nothing/versions/1", None),
         ("GET", f"{ref}/layers", "/v1/models/nothing/layers", None),
+        ("GET", f"{ref}/projection", "/v1/models/nothing/projection", None),
+        ("POST", f"{ref}/attributions", "/v1/models/nothing/attributions", ATTRIBUTE),
+        ("POST", f"{ref}/traverse", "/v1/models/nothing/traverse", TRAVERSE),
+        ("GET", f"{ref}/layers/{{layer}}/units/{{unit}}/examples", f"{EXAMPLES}", None),
+        ("GET", f"{name}/compare", "/v1/models/nothing/compare?a=1&b=2", None),
         ("POST", f"{ref}/calibrate", "/v1/models/nothing/calibrate", {"dataset_id": dataset}),
         ("POST", f"{ref}/embed", "/v1/models/nothing/embed", ROWS),
         ("POST", f"{ref}/reconstruct", "/v1/models/nothing/reconstruct", ROWS),

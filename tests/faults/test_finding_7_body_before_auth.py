@@ -31,6 +31,9 @@ ROUTES = [
     ("POST", V2, "/v2/models/m/infer", JSON),
     ("POST", V2, "/v2/models/m/infer", "application/octet-stream"),
     ("POST", V2_VERSION, "/v2/models/m/versions/1/infer", JSON),
+    ("POST", "/v1/sweeps", "/v1/sweeps", JSON),
+    ("POST", f"{REF}/attributions", "/v1/models/m/attributions", JSON),
+    ("POST", f"{REF}/traverse", "/v1/models/m/traverse", JSON),
 ]
 BODY_ROUTES = sorted({(method, path) for method, _, path, _ in ROUTES})
 
