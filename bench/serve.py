@@ -1,7 +1,7 @@
 """Serving speed: `hourglass serve` against a bare route around the same model, side by side.
 
-    python bench/serve.py            # ~3 minutes; --quick: 3 s per measurement instead of 10
-    python bench/serve.py --seconds 20
+    python bench/serve.py            # ~4 minutes; --quick: 3 s per measurement instead of 12
+    python bench/serve.py --seconds 30
 
 It trains one model on cardio (21 features, the default config) with `hourglass train`, then
 starts two servers on the same checkpoint, each one uvicorn worker (uvloop, httptools), one torch
@@ -10,7 +10,8 @@ thread, pinned to core 0 (`taskset`):
 - bare: bench/bare_server.py, which reads the body with orjson or numpy, calls the Detector and
   writes orjson or `.npy`: no database, no auth, no validation.
 The load comes from `wrk` (Debian's package) pinned to core 1, so the client costs the servers no
-CPU. For each request kind both servers get the same wrk run; the ratio column is Hourglass ÷
+CPU. For each request kind both servers get the same wrk runs, in three alternating slices (so a
+burst from another process on the machine falls on both alike); the ratio column is Hourglass ÷
 bare, the figure that does not move between machines. Then, on an embedded server, how long a
 posted run waits in `queued` before a training process has claimed it; last, single rows against
 `hourglass serve --workers 1` and `--workers 2` with nothing pinned (what the second core buys).
@@ -45,6 +46,7 @@ import orjson  # noqa: E402
 CARDIO = Path(__file__).resolve().parents[2] / "shared" / "bench-data" / "6_cardio.npz"
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 3  # alternating slices per request kind and server
 NPY = "application/x-npy"
 JSON = "application/json"
 
@@ -211,12 +213,33 @@ def compare(x: np.ndarray, workdir: Path, seconds: float) -> list[tuple[Case, Lo
             paths = (f"{ours_url}/v1/models/cardio/{case.route}", f"{bare_url}/{case.route}")
             for path in paths:  # warm-up: the first request loads the checkpoint
                 wrk(path, body, case, 1, workdir)
-            results.append((case, *(wrk(path, body, case, seconds, workdir) for path in paths)))
+            results.append((case, *alternating(paths, body, case, seconds, workdir)))
     finally:
         for server in (ours, bare):
             server.terminate()
             server.wait(timeout=30)
     return results
+
+
+def alternating(
+    paths: tuple[str, str], body: Path, case: Case, seconds: float, workdir: Path
+) -> tuple[Load, Load]:
+    """Both servers in `ROUNDS` alternating slices of `seconds / ROUNDS` each, so a burst of
+    load from another process on the machine falls on both alike; throughput is the mean over
+    slices, p50 and p99 their medians."""
+    slices: tuple[list[Load], list[Load]] = ([], [])
+    for _ in range(ROUNDS):
+        for path, found in zip(paths, slices, strict=True):
+            found.append(wrk(path, body, case, seconds / ROUNDS, workdir))
+    return (_combined(slices[0]), _combined(slices[1]))
+
+
+def _combined(slices: list[Load]) -> Load:
+    return Load(
+        statistics.fmean(load.requests_per_second for load in slices),
+        statistics.median(load.p50_ms for load in slices),
+        statistics.median(load.p99_ms for load in slices),
+    )
 
 
 def serving_processes(x: np.ndarray, workdir: Path, seconds: float) -> list[tuple[int, Load]]:
@@ -271,7 +294,7 @@ def queued_to_running(x: np.ndarray, workdir: Path, runs: int = 5) -> list[float
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s per measurement")
-    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--seconds", type=float, default=12.0, help="seconds per measurement")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("bench/serve.py needs wrk (Debian: apt-get install wrk)")
