@@ -118,7 +118,7 @@ def _read(
     # so two memchr passes (microseconds) spare almost every body the Python scan for booleans.
     booleans = b"u" in body or b"f" in body
     # Every key is one string of two quotes: any more quotes, and a row may hold a string.
-    strings = body.count(b'"') != 2 * len(document)
+    strings = _more_quotes_than(body, 2 * len(document))
     rows = inference.Rows(
         instances=document.get("instances"),
         records=document.get("records"),
@@ -126,6 +126,17 @@ def _read(
         may_hold_strings=strings,
     )
     return rows, found
+
+
+def _more_quotes_than(body: bytes, limit: int) -> bool:
+    """Whether `body` holds more than `limit` double quotes: one memchr per quote (a few for a
+    body of numbers), not a count over every byte (0.6 ms for 1,000 rows of 21 values)."""
+    at = -1
+    for _ in range(limit + 1):
+        at = body.find(b'"', at + 1)
+        if at < 0:
+            return False
+    return True
 
 
 def _finite(name: str, values: np.ndarray[Any, Any]) -> None:
