@@ -264,7 +264,7 @@ def serving_processes(x: np.ndarray, workdir: Path, seconds: float) -> list[tupl
     return found
 
 
-def queued_to_running(x: np.ndarray, workdir: Path, runs: int = 5) -> list[float]:
+def queued_to_running(x: np.ndarray, workdir: Path, runs: int = 6) -> list[float]:
     """Seconds from POST /v1/runs to `running` on an idle embedded server (SQLite, 1 worker)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -331,8 +331,9 @@ def main(argv: list[str] | None = None) -> None:
             f"| {load.p99_ms:.2f} | {load.requests_per_second / single:.2f} |"
         )
     print(
-        f"\nqueued → running on an idle embedded server: median {statistics.median(waits):.3f} s, "
-        f"max {max(waits):.3f} s over {len(waits)} runs"
+        f"\nqueued → running on an idle embedded server, 5 s after start-up: first run "
+        f"{waits[0]:.3f} s; the next {len(waits) - 1}: median {statistics.median(waits[1:]):.3f} s, "
+        f"max {max(waits[1:]):.3f} s"
     )
 
 

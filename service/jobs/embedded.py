@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from functools import partial
-from multiprocessing import forkserver
+from multiprocessing import connection, forkserver
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 
@@ -143,6 +143,12 @@ class EmbeddedQueue:
             self._wake.wait(self._poll_seconds)
             self._wake.clear()
 
+    def _wake_on_exit(self, child: BaseProcess) -> None:
+        """Wake the loop when `child` exits, so the slot it frees takes the next queued run at
+        once rather than at the next poll (a run posted as another ends waited ~1 s)."""
+        connection.wait([child.sentinel])
+        self._wake.set()
+
     def _reap(self) -> None:
         for run_id, child in list(self._children.items()):
             if child.is_alive():
@@ -187,4 +193,5 @@ class EmbeddedQueue:
             )
             child.start()
             self._children[run_id] = child
+            threading.Thread(target=self._wake_on_exit, args=(child,), daemon=True).start()
             logger.info("training child started", extra={"run_id": run_id, "action": "spawn"})
